@@ -1,0 +1,3 @@
+using WebRtcCdn.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,407 @@
+using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace WebRtcCdn.Core.Configuration;
+
+/// <summary>
+/// Reads the YAML configuration strictly: every key must be known, every value valid, and the first
+/// problem is reported as a <see cref="ConfigurationException"/> naming the key's path (and line).
+/// Nothing is applied half-way: a file either yields complete options or an error.
+/// </summary>
+public static class ConfigurationLoader
+{
+    public const string RootKey = "webrtc_cdn";
+
+    /// <summary>Environment variable that overrides <c>signaling.address</c> (the deployment's).</summary>
+    public const string SignalingAddressVariable = "SIGNALING_ADDR";
+
+    /// <summary>Environment variable that overrides <c>p2p.max_peers</c> (the deployment's).</summary>
+    public const string MaxPeersVariable = "MAX_PEERS";
+
+    /// <summary>Upper bound on a configuration file: a real one is a few KiB; this refuses a wrong path to a huge file.</summary>
+    private const long MaxFileBytes = 1 << 20;
+
+    public static WebRtcCdnOptions LoadFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new ConfigurationException(path, "configuration file not found");
+        }
+
+        if (info.Length > MaxFileBytes)
+        {
+            throw new ConfigurationException(path, $"configuration file is larger than {ByteSize.Format(MaxFileBytes)}");
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException(path, $"cannot read configuration file: {e.Message}");
+        }
+
+        return LoadYaml(text, path);
+    }
+
+    public static WebRtcCdnOptions LoadYaml(string yaml, string sourceName = "<yaml>")
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            throw new ConfigurationException($"{sourceName}:{e.Start.Line}:{e.Start.Column}", $"invalid YAML: {Innermost(e).Message}");
+        }
+        catch (ArgumentException e)
+        {
+            // YamlDotNet reports duplicate mapping keys this way.
+            throw new ConfigurationException(sourceName, $"invalid YAML: {e.Message}");
+        }
+
+        var options = new WebRtcCdnOptions();
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+        {
+            return options;
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            throw new ConfigurationException(sourceName, "expected one YAML document, found several");
+        }
+
+        var root = AsMapping(stream.Documents[0].RootNode, "(root)");
+        foreach (var (key, value, _) in Entries(root, string.Empty))
+        {
+            if (key != RootKey)
+            {
+                throw Unknown(key, value, [RootKey]);
+            }
+
+            BindRoot(options, value);
+        }
+
+        Validate(options);
+        return options;
+    }
+
+    /// <summary>Applies the deployment's environment overrides (SIGNALING_ADDR, MAX_PEERS).</summary>
+    public static void ApplyEnvironment(WebRtcCdnOptions options, Func<string, string?> getVariable)
+    {
+        var address = getVariable(SignalingAddressVariable);
+        if (!string.IsNullOrWhiteSpace(address))
+        {
+            if (!ListenAddress.TryParse(address, out var parsed, out var error))
+            {
+                throw new ConfigurationException(SignalingAddressVariable, error);
+            }
+
+            options.Signaling.Address = parsed!;
+        }
+
+        var maxPeers = getVariable(MaxPeersVariable);
+        if (!string.IsNullOrWhiteSpace(maxPeers))
+        {
+            options.P2P.MaxPeers = ParseMaxPeers(maxPeers, MaxPeersVariable);
+        }
+    }
+
+    public static int ParseMaxPeers(string text, string path)
+    {
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > 1_000_000)
+        {
+            throw new ConfigurationException(path, $"invalid value '{text}': expected a whole number from 1 to 1000000");
+        }
+
+        return n;
+    }
+
+    private static void BindRoot(WebRtcCdnOptions o, YamlNode node)
+    {
+        foreach (var (key, value, path) in Entries(AsMapping(node, RootKey), RootKey))
+        {
+            switch (key)
+            {
+                case "signaling": BindSignaling(o.Signaling, value, path); break;
+                case "ice_servers": BindIceServers(o.IceServers, value, path); break;
+                case "p2p": BindP2P(o.P2P, value, path); break;
+                case "content": BindContent(o.Content, value, path); break;
+                case "performance": BindPerformance(o.Performance, value, path); break;
+                default: throw Unknown(path, value, ["signaling", "ice_servers", "p2p", "content", "performance"]);
+            }
+        }
+    }
+
+    private static void BindSignaling(SignalingOptions s, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "address":
+                    var text = Scalar(value, keyPath);
+                    if (!ListenAddress.TryParse(text, out var address, out var error))
+                    {
+                        throw At(keyPath, value, error);
+                    }
+
+                    s.Address = address!;
+                    break;
+                case "ssl":
+                    foreach (var (sslKey, sslValue, sslPath) in Entries(AsMapping(value, keyPath), keyPath))
+                    {
+                        switch (sslKey)
+                        {
+                            case "enabled": s.Ssl.Enabled = Bool(sslValue, sslPath); break;
+                            case "cert": s.Ssl.Cert = Scalar(sslValue, sslPath); break;
+                            case "key": s.Ssl.Key = Scalar(sslValue, sslPath); break;
+                            default: throw Unknown(sslPath, sslValue, ["enabled", "cert", "key"]);
+                        }
+                    }
+
+                    break;
+                default: throw Unknown(keyPath, value, ["address", "ssl"]);
+            }
+        }
+    }
+
+    private static void BindIceServers(IceServersOptions ice, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "stun":
+                    ice.Stun.Clear();
+                    foreach (var (item, itemPath) in Items(value, keyPath))
+                    {
+                        ice.Stun.Add(IceUrl(item, itemPath, "stun:", "stuns:"));
+                    }
+
+                    break;
+                case "turn":
+                    ice.Turn.Clear();
+                    foreach (var (item, itemPath) in Items(value, keyPath))
+                    {
+                        ice.Turn.Add(BindTurn(item, itemPath));
+                    }
+
+                    break;
+                default: throw Unknown(keyPath, value, ["stun", "turn"]);
+            }
+        }
+    }
+
+    private static TurnServerOptions BindTurn(YamlNode node, string path)
+    {
+        var turn = new TurnServerOptions();
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "urls":
+                    foreach (var (item, itemPath) in Items(value, keyPath))
+                    {
+                        turn.Urls.Add(IceUrl(item, itemPath, "turn:", "turns:"));
+                    }
+
+                    break;
+                case "username": turn.Username = Scalar(value, keyPath); break;
+                case "credential": turn.Credential = Scalar(value, keyPath); break;
+                default: throw Unknown(keyPath, value, ["urls", "username", "credential"]);
+            }
+        }
+
+        if (turn.Urls.Count == 0)
+        {
+            throw At(path, node, "a TURN server needs at least one entry in 'urls'");
+        }
+
+        return turn;
+    }
+
+    private static void BindP2P(P2POptions p, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "max_peers": p.MaxPeers = Int(value, keyPath, 1, 1_000_000); break;
+                case "chunk_size":
+                    var size = Size(value, keyPath);
+                    // Chunks are hashed and requested whole; 16 KiB keeps per-chunk overhead sane and
+                    // 64 MiB keeps one chunk well inside browser memory.
+                    if (size < 16 << 10 || size > 64 << 20)
+                    {
+                        throw At(keyPath, value, $"chunk size {ByteSize.Format(size)} is outside 16KB..64MB");
+                    }
+
+                    p.ChunkSize = (int)size;
+                    break;
+                case "buffer_size": p.BufferSize = Int(value, keyPath, 1, 10_000); break;
+                case "timeout": p.Timeout = PositiveDuration(value, keyPath); break;
+                default: throw Unknown(keyPath, value, ["max_peers", "chunk_size", "buffer_size", "timeout"]);
+            }
+        }
+    }
+
+    private static void BindContent(ContentOptions c, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "max_cache_size":
+                    c.MaxCacheSize = Size(value, keyPath);
+                    if (c.MaxCacheSize <= 0)
+                    {
+                        throw At(keyPath, value, "must be greater than zero");
+                    }
+
+                    break;
+                case "chunk_ttl": c.ChunkTtl = PositiveDuration(value, keyPath); break;
+                default: throw Unknown(keyPath, value, ["max_cache_size", "chunk_ttl"]);
+            }
+        }
+    }
+
+    private static void BindPerformance(PerformanceOptions p, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "max_concurrent_transfers": p.MaxConcurrentTransfers = Int(value, keyPath, 1, 100_000); break;
+                case "bandwidth_limit":
+                    if (!ByteSize.TryParseRate(Scalar(value, keyPath), out var rate, out var error))
+                    {
+                        throw At(keyPath, value, error);
+                    }
+
+                    p.BandwidthLimit = rate;
+                    break;
+                default: throw Unknown(keyPath, value, ["max_concurrent_transfers", "bandwidth_limit"]);
+            }
+        }
+    }
+
+    private static void Validate(WebRtcCdnOptions o)
+    {
+        var ssl = o.Signaling.Ssl;
+        if (ssl.Enabled)
+        {
+            RequireFile(ssl.Cert, $"{RootKey}.signaling.ssl.cert", "certificate");
+            RequireFile(ssl.Key, $"{RootKey}.signaling.ssl.key", "private key");
+        }
+    }
+
+    private static void RequireFile(string path, string keyPath, string what)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ConfigurationException(keyPath, $"a PEM {what} file is required when ssl.enabled is true");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ConfigurationException(keyPath, $"{what} file not found: {path}");
+        }
+    }
+
+    private static IEnumerable<(string Key, YamlNode Value, string Path)> Entries(YamlMappingNode mapping, string parentPath)
+    {
+        foreach (var entry in mapping.Children)
+        {
+            var key = entry.Key is YamlScalarNode { Value: { } k } ? k : throw At(parentPath, entry.Key, "keys must be plain names");
+            yield return (key, entry.Value, parentPath.Length == 0 ? key : $"{parentPath}.{key}");
+        }
+    }
+
+    private static IEnumerable<(YamlNode Item, string Path)> Items(YamlNode node, string path)
+    {
+        if (node is not YamlSequenceNode sequence)
+        {
+            throw At(path, node, "expected a list");
+        }
+
+        var i = 0;
+        foreach (var item in sequence.Children)
+        {
+            yield return (item, $"{path}[{i++}]");
+        }
+    }
+
+    private static YamlMappingNode AsMapping(YamlNode node, string path) =>
+        node as YamlMappingNode ?? throw At(path, node, "expected a mapping of keys to values");
+
+    private static string Scalar(YamlNode node, string path) =>
+        node is YamlScalarNode scalar ? scalar.Value ?? string.Empty : throw At(path, node, "expected a single value");
+
+    private static bool Bool(YamlNode node, string path) => Scalar(node, path).ToLowerInvariant() switch
+    {
+        "true" or "yes" or "on" => true,
+        "false" or "no" or "off" => false,
+        var other => throw At(path, node, $"invalid value '{other}': expected true or false"),
+    };
+
+    private static int Int(YamlNode node, string path, int min, int max)
+    {
+        var text = Scalar(node, path);
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
+        {
+            throw At(path, node, $"invalid value '{text}': expected a whole number from {min} to {max}");
+        }
+
+        return n;
+    }
+
+    private static long Size(YamlNode node, string path)
+    {
+        if (!ByteSize.TryParseSize(Scalar(node, path), out var bytes, out var error))
+        {
+            throw At(path, node, error);
+        }
+
+        return bytes;
+    }
+
+    private static TimeSpan PositiveDuration(YamlNode node, string path)
+    {
+        if (!Duration.TryParse(Scalar(node, path), out var value, out var error))
+        {
+            throw At(path, node, error);
+        }
+
+        if (value <= TimeSpan.Zero)
+        {
+            throw At(path, node, "must be greater than zero");
+        }
+
+        return value;
+    }
+
+    private static string IceUrl(YamlNode node, string path, params string[] schemes)
+    {
+        var url = Scalar(node, path).Trim();
+        if (!schemes.Any(s => url.StartsWith(s, StringComparison.OrdinalIgnoreCase)) || url.Length <= url.IndexOf(':', StringComparison.Ordinal) + 1)
+        {
+            throw At(path, node, $"invalid ICE server URL '{url}': expected {string.Join(" or ", schemes)}host[:port]");
+        }
+
+        return url;
+    }
+
+    private static ConfigurationException Unknown(string path, YamlNode node, string[] known) =>
+        At(path, node, $"unknown key; known keys here: {string.Join(", ", known)}");
+
+    private static ConfigurationException At(string path, YamlNode node, string problem) =>
+        new(path, node.Start.Line > 0 ? $"{problem} (line {node.Start.Line})" : problem);
+
+    private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
+}

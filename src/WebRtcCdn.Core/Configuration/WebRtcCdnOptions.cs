@@ -1,0 +1,90 @@
+namespace WebRtcCdn.Core.Configuration;
+
+/// <summary>
+/// The whole configuration, as read from the <c>webrtc_cdn</c> section of a YAML file
+/// (see deploy/webrtc-cdn.yaml for every key and its meaning). Defaults are the embedded defaults.
+/// </summary>
+public sealed class WebRtcCdnOptions
+{
+    public SignalingOptions Signaling { get; set; } = new();
+
+    public IceServersOptions IceServers { get; set; } = new();
+
+    public P2POptions P2P { get; set; } = new();
+
+    public ContentOptions Content { get; set; } = new();
+
+    public PerformanceOptions Performance { get; set; } = new();
+}
+
+public sealed class SignalingOptions
+{
+    /// <summary>Listen address; the embedded default is loopback only.</summary>
+    public ListenAddress Address { get; set; } = ListenAddress.Default;
+
+    public SslOptions Ssl { get; set; } = new();
+}
+
+public sealed class SslOptions
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>PEM certificate (chain) file.</summary>
+    public string Cert { get; set; } = string.Empty;
+
+    /// <summary>PEM private key file.</summary>
+    public string Key { get; set; } = string.Empty;
+}
+
+public sealed class IceServersOptions
+{
+    /// <summary>
+    /// STUN URLs handed to clients. Empty by default: an embedded default must not make every viewer
+    /// contact a third party; deployments list their own (the sample lists Google's public server).
+    /// </summary>
+    public IList<string> Stun { get; } = new List<string>();
+
+    public IList<TurnServerOptions> Turn { get; } = new List<TurnServerOptions>();
+}
+
+public sealed class TurnServerOptions
+{
+    public IList<string> Urls { get; } = new List<string>();
+
+    public string Username { get; set; } = string.Empty;
+
+    /// <summary>A secret: never logged.</summary>
+    public string Credential { get; set; } = string.Empty;
+}
+
+public sealed class P2POptions
+{
+    /// <summary>The seed's default: at most 50 peers handed to a viewer, and the node's peer cap scale.</summary>
+    public int MaxPeers { get; set; } = 50;
+
+    /// <summary>1 MiB, the seed's chunk size: large enough to amortise per-chunk hashing and requests.</summary>
+    public int ChunkSize { get; set; } = 1 << 20;
+
+    /// <summary>Chunks a viewer keeps ahead of its read position (the seed's buffer_size).</summary>
+    public int BufferSize { get; set; } = 10;
+
+    /// <summary>How long a peer request may take before it moves to another peer or to HTTP.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class ContentOptions
+{
+    /// <summary>The seed's 10GB disk cache.</summary>
+    public long MaxCacheSize { get; set; } = 10L << 30;
+
+    /// <summary>The seed's 24h time-to-live for cached chunks.</summary>
+    public TimeSpan ChunkTtl { get; set; } = TimeSpan.FromHours(24);
+}
+
+public sealed class PerformanceOptions
+{
+    public int MaxConcurrentTransfers { get; set; } = 10;
+
+    /// <summary>Upload cap in bytes per second (100MB/s, the seed's).</summary>
+    public long BandwidthLimit { get; set; } = 100L << 20;
+}

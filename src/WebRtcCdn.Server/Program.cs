@@ -1,0 +1,3 @@
+using WebRtcCdn.Server.Hosting;
+
+return await ServerProgram.RunAsync(args, Console.Error).ConfigureAwait(false);
