@@ -133,7 +133,8 @@ public static class ConfigurationLoader
                 case "p2p": BindP2P(o.P2P, value, path); break;
                 case "content": BindContent(o.Content, value, path); break;
                 case "performance": BindPerformance(o.Performance, value, path); break;
-                default: throw Unknown(path, value, ["signaling", "ice_servers", "p2p", "content", "performance"]);
+                case "security": BindSecurity(o.Security, value, path); break;
+                default: throw Unknown(path, value, ["signaling", "ice_servers", "p2p", "content", "performance", "security"]);
             }
         }
     }
@@ -289,6 +290,43 @@ public static class ConfigurationLoader
                 default: throw Unknown(keyPath, value, ["max_concurrent_transfers", "bandwidth_limit"]);
             }
         }
+    }
+
+    private static void BindSecurity(SecurityOptions s, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "allowed_origins":
+                    s.AllowedOrigins.Clear();
+                    foreach (var (item, itemPath) in Items(value, keyPath))
+                    {
+                        s.AllowedOrigins.Add(Origin(item, itemPath));
+                    }
+
+                    break;
+                default: throw Unknown(keyPath, value, ["allowed_origins"]);
+            }
+        }
+    }
+
+    /// <summary>A web origin exactly as browsers send it: scheme://host[:port], no path, no wildcard.</summary>
+    private static string Origin(YamlNode node, string path)
+    {
+        var text = Scalar(node, path).Trim();
+        if (text == "*")
+        {
+            throw At(path, node, "'*' (any origin) is not allowed; list each origin such as https://www.example.com");
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")
+            || uri.AbsolutePath != "/" || text.EndsWith('/') || uri.Query.Length > 0 || uri.UserInfo.Length > 0)
+        {
+            throw At(path, node, $"invalid origin '{text}': expected scheme://host[:port] such as https://www.example.com");
+        }
+
+        return uri.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
     }
 
     private static void Validate(WebRtcCdnOptions o)

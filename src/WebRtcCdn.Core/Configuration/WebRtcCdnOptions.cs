@@ -15,6 +15,18 @@ public sealed class WebRtcCdnOptions
     public ContentOptions Content { get; set; } = new();
 
     public PerformanceOptions Performance { get; set; } = new();
+
+    public SecurityOptions Security { get; set; } = new();
+}
+
+public sealed class SecurityOptions
+{
+    /// <summary>
+    /// Web origins ("https://video.example.com") allowed to use the server from a browser: WebSocket
+    /// upgrades and CORS. Empty (the default) allows only pages served by this server itself. "*" is
+    /// refused: accept-any-origin is never a default, nor an option.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = new List<string>();
 }
 
 public sealed class SignalingOptions
