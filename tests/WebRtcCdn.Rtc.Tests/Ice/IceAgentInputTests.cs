@@ -19,12 +19,12 @@ public class IceAgentInputTests
         return agent;
     }
 
-    private static byte[] Check(string username = "srvr:brws", string password = "0123456789012345678901", bool useCandidate = false, uint priority = 1845501695)
+    private static byte[] Check(string username = "srvr:brws", string password = "0123456789012345678901", bool useCandidate = false, uint priority = 1845501695, bool controlling = true)
     {
         var m = new StunMessage(StunMethod.Binding, StunClass.Request, StunTransactionId.New())
             .AddString(StunAttributeType.Username, username)
             .AddUInt32(StunAttributeType.Priority, priority)
-            .AddUInt64(StunAttributeType.IceControlling, 42);
+            .AddUInt64(controlling ? StunAttributeType.IceControlling : StunAttributeType.IceControlled, 42);
         if (useCandidate)
         {
             m.AddFlag(StunAttributeType.UseCandidate);
@@ -106,7 +106,7 @@ public class IceAgentInputTests
         Drain(agent);
         var peer = IPEndPoint.Parse("198.51.100.7:9");
         var rng = new Random(3);
-        var valid = Check(username: agent.LocalUfrag + ":peer", password: agent.LocalPassword);
+        var valid = Check(username: agent.LocalUfrag + ":peer", password: agent.LocalPassword, controlling: false);
         var now = T0;
         for (var i = 0; i < 5000; i++)
         {
