@@ -151,12 +151,7 @@ public sealed class StunMessage
         Span<byte> header = stackalloc byte[HeaderLength];
         HeaderWithLength(_raw, _integrityOffset + 4 + IntegrityLength, header);
         Span<byte> mac = stackalloc byte[IntegrityLength];
-        using (var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, key))
-        {
-            hmac.AppendData(header);
-            hmac.AppendData(_raw.AsSpan(HeaderLength, _integrityOffset - HeaderLength));
-            hmac.GetHashAndReset(mac);
-        }
+        StunHmac.Compute(key, header, _raw.AsSpan(HeaderLength, _integrityOffset - HeaderLength), mac);
 
         return CryptographicOperations.FixedTimeEquals(mac, _raw.AsSpan(_integrityOffset + 4, IntegrityLength));
     }
@@ -293,9 +288,7 @@ public sealed class StunMessage
             BinaryPrimitives.WriteUInt16BigEndian(span[2..], (ushort)(offset + 4 + IntegrityLength - HeaderLength));
             BinaryPrimitives.WriteUInt16BigEndian(span[offset..], (ushort)StunAttributeType.MessageIntegrity);
             BinaryPrimitives.WriteUInt16BigEndian(span[(offset + 2)..], IntegrityLength);
-#pragma warning disable CA5350 // HMAC-SHA1 is what MESSAGE-INTEGRITY is (RFC 8489 sec. 14.5).
-            HMACSHA1.HashData(integrityKey, span[..offset], span.Slice(offset + 4, IntegrityLength));
-#pragma warning restore CA5350
+            StunHmac.Compute(integrityKey, span[..offset], [], span.Slice(offset + 4, IntegrityLength));
             offset += 4 + IntegrityLength;
         }
 
