@@ -623,8 +623,23 @@ public sealed class IceAgent
 
     private void Select(IceCandidatePair pair)
     {
+        var first = _selected is null;
         _selected = pair;
         ReportSendPair();
+        if (first && !IsLite)
+        {
+            // Checks for this component are over once a pair is nominated (RFC 8445 sec. 8.1.2): drop what was
+            // still waiting. Later checks from the peer still trigger checks (re-nomination), consent carries on.
+            foreach (var p in _pairs)
+            {
+                if (p.State is IcePairState.Frozen or IcePairState.Waiting)
+                {
+                    p.State = IcePairState.Failed;
+                }
+            }
+
+            _triggered.Clear();
+        }
 
         if (State is IceConnectionState.New or IceConnectionState.Checking or IceConnectionState.Disconnected)
         {

@@ -71,6 +71,12 @@ public class IceAgentSimulationTests
         Assert.Equal(pa.LocalBase, pb.RemoteEndPoint);
         Assert.Equal(pb.LocalBase, pa.RemoteEndPoint);
         AssertDataFlows(net, a, b);
+
+        // After nomination only consent traffic remains: a request every 5 s (+/-20 %) and the answers to the peer's.
+        var before = a.StunSent;
+        net.RunFor(Minute);
+        Assert.InRange(a.StunSent - before, 18, 32);
+        Assert.True(Connected(a) && Connected(b));
     }
 
     [Theory]
