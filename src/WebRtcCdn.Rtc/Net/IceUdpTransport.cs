@@ -23,7 +23,12 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
     private readonly ITimer _timer;
     private readonly Channel<IceEvent> _events = Channel.CreateUnbounded<IceEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<(byte[] Data, IPEndPoint Remote)> _relayed = [];
+    private readonly CancellationTokenSource _closing = new();
+    private int _resolving;
     private bool _disposed;
+
+    /// <summary>At most this many mDNS lookups at once per connection: remote candidates come from the peer.</summary>
+    private const int MaxConcurrentResolutions = 8;
 
     public IceUdpTransport(IceAgent agent, UdpMux mux, TimeProvider? timeProvider = null)
     {
@@ -88,8 +93,30 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
 
     public void SetRemoteCredentials(string ufrag, string password) => Run(now => _agent.SetRemoteCredentials(ufrag, password, now));
 
+    /// <summary>
+    /// Resolves ".local" remote candidates by multicast DNS when set (the agent then gets the IP form); without it
+    /// such candidates are ignored and the peer is found peer-reflexively from its checks.
+    /// </summary>
+    public MdnsResolver? MdnsResolver { get; init; }
+
+    /// <summary>
+    /// Adds a remote candidate. An mDNS candidate with a <see cref="MdnsResolver"/> is resolved in the background and
+    /// true means "accepted for resolution".
+    /// </summary>
     public bool AddRemoteCandidate(IceCandidate candidate)
     {
+        if (candidate.IsMdns && MdnsResolver is { } resolver)
+        {
+            if (Interlocked.Increment(ref _resolving) > MaxConcurrentResolutions)
+            {
+                Interlocked.Decrement(ref _resolving);
+                return false;
+            }
+
+            _ = ResolveAndAddAsync(candidate, resolver);
+            return true;
+        }
+
         var added = false;
         Run(now => added = _agent.AddRemoteCandidate(candidate, now));
         return added;
@@ -110,6 +137,24 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
             var ok = _agent.Send(payload, Now);
             Flush();
             return ok;
+        }
+    }
+
+    private async Task ResolveAndAddAsync(IceCandidate candidate, MdnsResolver resolver)
+    {
+        try
+        {
+            if (await resolver.ResolveAsync(candidate.Address, _closing.Token).ConfigureAwait(false) is { } address)
+            {
+                Run(now => _agent.AddRemoteCandidate(candidate with { Address = address.ToString() }, now));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _resolving);
         }
     }
 
@@ -150,6 +195,7 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
             _disposed = true;
         }
 
+        await _closing.CancelAsync().ConfigureAwait(false);
         _mux.Unregister(_agent.LocalUfrag);
         await _timer.DisposeAsync().ConfigureAwait(false);
         _events.Writer.TryComplete();

@@ -119,4 +119,23 @@ public sealed class IceChromiumTests : IAsyncLifetime
         Assert.Equal(IceCandidateType.PeerReflexive, us.Transport.SelectedPair!.Remote.Type);
         Assert.Equal(IPAddress.Loopback, us.Transport.SelectedPair.LocalBase.Address);
     }
+
+    [Fact]
+    public async Task Mdns_resolver_resolves_chromium_host_candidate_names()
+    {
+        await _page.EvaluateAsync("() => makePc()");
+        var lines = await _page.EvaluateAsync<string[]>("""
+            async () => {
+              const done = new Promise((resolve) => pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve()));
+              await pc.setLocalDescription(await pc.createOffer());
+              await done;
+              return candidates;
+            }
+            """).WaitAsync(Guard);
+        var mdns = lines.Select(l => IceCandidate.TryParse(l, out var c, out _) ? c : null).First(c => c is { IsMdns: true })!;
+        var address = await new MdnsResolver { Timeout = TimeSpan.FromSeconds(3) }.ResolveAsync(mdns.Address).WaitAsync(Guard);
+        Assert.NotNull(address);
+        Assert.Contains(address, System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(u => u.Address));
+    }
 }

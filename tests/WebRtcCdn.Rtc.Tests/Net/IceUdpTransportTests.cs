@@ -16,12 +16,13 @@ public class IceUdpTransportTests
     {
         private readonly bool _ownsMux;
 
-        public Peer(IceAgentOptions options, UdpMux? mux = null)
+        public Peer(IceAgentOptions options, UdpMux? mux = null, MdnsResolver? mdns = null)
         {
             _ownsMux = mux is null;
             Mux = mux ?? UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             Transport = new IceUdpTransport(new IceAgent(options), Mux)
             {
+                MdnsResolver = mdns,
                 DataReceived = (data, remote) => Received.Writer.TryWrite(data.ToArray()),
             };
         }
@@ -228,5 +229,38 @@ public class IceUdpTransportTests
         await using var mux = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         await using var first = new Peer(new IceAgentOptions { Lite = true, LocalUfrag = "same", LocalPassword = "serverpasswordserverpassword" }, mux);
         Assert.Throws<InvalidOperationException>(() => new IceUdpTransport(new IceAgent(new IceAgentOptions { LocalUfrag = "same" }), mux));
+    }
+
+    [Fact]
+    public async Task Mdns_remote_candidates_are_resolved_before_they_reach_the_agent()
+    {
+        // A stand-in responder answering "peer-a.local" with 127.0.0.1 (the real multicast path is tested against Chromium).
+        using var responder = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        responder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var answering = Task.Run(async () =>
+        {
+            var buffer = new byte[1500];
+            for (var i = 0; i < 2; i++)
+            {
+                var got = await responder.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0));
+                var response = buffer[..got.ReceivedBytes];
+                response[2] = 0x84;
+                response = [.. response, 0xC0, 12, 0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4, 127, 0, 0, 1];
+                response[7] = 1;
+                await responder.SendToAsync(response, got.RemoteEndPoint);
+            }
+        });
+        await using var a = new Peer(new IceAgentOptions { Controlling = false });
+        await using var b = new Peer(new IceAgentOptions { Controlling = true }, mdns: new MdnsResolver { Target = (IPEndPoint)responder.LocalEndPoint!, Timeout = Guard });
+        a.Start();
+        b.Start();
+        await a.GatheringDone.Task.WaitAsync(Guard);
+        b.Transport.SetRemoteCredentials(a.Transport.LocalUfrag, a.Transport.LocalPassword);
+        a.Transport.SetRemoteCredentials(b.Transport.LocalUfrag, b.Transport.LocalPassword);
+        Assert.True(b.Transport.AddRemoteCandidate(a.Candidates[0] with { Address = "peer-a.local" }));
+        await Task.WhenAll(a.Connected.Task, b.Connected.Task).WaitAsync(Guard);
+        Assert.Equal(IceCandidateType.Host, b.Transport.SelectedPair!.Remote.Type);
+        Assert.Equal(a.Mux.LocalEndPoint, b.Transport.SelectedPair.RemoteEndPoint);
+        await answering.WaitAsync(Guard); // both queries (A and AAAA) were asked
     }
 }
