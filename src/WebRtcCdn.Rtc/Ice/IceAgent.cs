@@ -260,9 +260,12 @@ public sealed class IceAgent
             return StunMessage.IsStun(data);
         }
 
+        // One server often offers STUN and TURN on the same port (coturn does): our own Binding transactions'
+        // answers are ours, everything else from a TURN server is its client's.
+        var ownTransaction = StunMessage.IsStun(data) && _transactions.ContainsKey(StunTransactionId.Read(data[8..]));
         foreach (var turn in _turns)
         {
-            if (turn.Client.Server.Equals(remote) && SameSocket(turn.Base, local))
+            if (!ownTransaction && turn.Client.Server.Equals(remote) && SameSocket(turn.Base, local))
             {
                 turn.Client.HandleDatagram(data, now);
                 Pump(now);

@@ -333,4 +333,38 @@ public class IceAgentSimulationTests
         Assert.True(net.RunUntil(() => a.Agent.State == IceConnectionState.Failed, Minute));
         Assert.InRange(net.Now, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(31));
     }
+
+    [Theory]
+    [InlineData(21, 0.0)]
+    [InlineData(22, 0.2)]
+    public void Symmetric_nats_on_both_sides_connect_only_through_the_turn_relay(int seed, double loss)
+    {
+        var net = new SimulatedNetwork(seed) { DefaultLink = new LinkConditions { Delay = TimeSpan.FromMilliseconds(20), Loss = loss } };
+        var turn = new SimTurnServer(net, Ep("203.0.113.200:3478"));
+        net.Attach(turn.EndPoint, turn);
+        var natA = new SimNat(IPAddress.Parse("198.51.100.1"), symmetric: true);
+        var natB = new SimNat(IPAddress.Parse("198.51.100.2"), symmetric: true);
+        IReadOnlyList<IceServer> servers = [IceServer.Stun(turn.EndPoint), IceServer.Turn(turn.EndPoint, "u", "p")];
+        var a = new IceNode(net, new IceAgent(Opts(true, seed * 10, servers: servers)), Ep("192.168.1.2:5000"));
+        var b = new IceNode(net, new IceAgent(Opts(false, seed * 10 + 1, servers: servers)), Ep("192.168.7.9:6000"));
+        a.Attach(natA);
+        b.Attach(natB);
+        a.Start();
+        b.Start();
+        Assert.True(net.RunUntil(() => a.GatheringComplete && b.GatheringComplete, TimeSpan.FromSeconds(30)));
+        Assert.Contains(a.LocalCandidates, c => c.Type == IceCandidateType.Relayed);
+        Assert.Contains(a.LocalCandidates, c => c.Type == IceCandidateType.ServerReflexive);
+        Signal(a, b, net.Now);
+        Signal(b, a, net.Now);
+        Assert.True(net.RunUntil(() => Connected(a) && Connected(b), Minute));
+        var pair = a.Agent.SelectedPair!;
+        Assert.True(pair.Local.Type == IceCandidateType.Relayed || pair.Remote.Type == IceCandidateType.Relayed, $"{pair.Local} / {pair.Remote}");
+        var relayedBefore = turn.Relayed;
+        AssertDataFlows(net, a, b);
+        Assert.True(turn.Relayed > relayedBefore);
+
+        // Consent keeps flowing through the relay (refreshes, permissions and channels included) for minutes.
+        net.RunFor(10 * Minute);
+        Assert.True(Connected(a) && Connected(b));
+    }
 }

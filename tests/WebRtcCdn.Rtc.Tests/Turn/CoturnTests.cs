@@ -127,7 +127,7 @@ public sealed class CoturnTests : IAsyncLifetime
     {
         var (ua, pa) = _coturn.Credentials("a");
         var (ub, pb) = _coturn.Credentials("b");
-        await using var a = new IceUdpTransportTests.Peer(new IceAgentOptions { Controlling = true, Servers = [IceServer.Turn(_coturn.EndPoint, ua, pa)] });
+        await using var a = new IceUdpTransportTests.Peer(new IceAgentOptions { Controlling = true, Servers = [IceServer.Stun(_coturn.EndPoint), IceServer.Turn(_coturn.EndPoint, ua, pa)] });
         await using var b = new IceUdpTransportTests.Peer(new IceAgentOptions { Controlling = false, Servers = [IceServer.Turn(_coturn.EndPoint, ub, pb)] });
         a.Start();
         b.Start();
