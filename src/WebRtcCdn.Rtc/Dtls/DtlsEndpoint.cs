@@ -27,6 +27,11 @@ public sealed class DtlsEndpoint : IDisposable
     /// RFC 6347 sec. 4.2.4 requires answering; the cap keeps a replaying attacker from using us as an amplifier.</summary>
     private const int MaxFinalFlightResends = 16;
 
+    /// <summary>Highest epoch-0 record sequence number we pass to BouncyCastle. A handshake uses a few dozen records,
+    /// retransmissions included; BC moves its (unauthenticated) epoch-0 replay window to whatever it sees, so one
+    /// stray record with a huge sequence number would make it drop the real ClientHello as a replay.</summary>
+    private const ulong MaxPlausibleHandshakeSequence = 0xFFFF;
+
     private readonly DtlsEndpointOptions _options;
     private readonly Queue<DtlsEvent> _events = new();
     private readonly ConcurrentQueue<(byte[] Buffer, int Length, bool Pooled)> _transmit = new();
@@ -313,7 +318,11 @@ public sealed class DtlsEndpoint : IDisposable
         {
             var recordLength = DtlsRecord.HeaderLength + header.Length;
             var record = rest[..recordLength];
-            if (header.ContentType == DtlsRecord.ApplicationData)
+            if (header.Epoch > DtlsRecordProtection.Epoch || (header.Epoch == 0 && header.SequenceNumber > MaxPlausibleHandshakeSequence))
+            {
+                // Not from this handshake: drop it.
+            }
+            else if (header.ContentType == DtlsRecord.ApplicationData)
             {
                 if (_earlyRecords.Count < MaxEarlyRecords)
                 {
