@@ -134,9 +134,9 @@ public sealed class DtlsBench : IBenchSuite
         serverSide = new DtlsHandshakeTransport(1200, d => clientSide.Enqueue(d));
         var fingerprint = RtcCertificate.Default.Fingerprint;
         var server = Task.Run(() => new DtlsServerProtocol().Accept(
-            new DtlsServerPeer(new DtlsCrypto(), RtcCertificate.Default, new DtlsPeerAuthenticator([fingerprint]), 1000), serverSide));
+            new DtlsServerPeer(new DtlsCrypto(), RtcCertificate.Default, new DtlsPeerAuthenticator([fingerprint]), 1000, 30_000), serverSide));
         var client = Task.Run(() => new DtlsClientProtocol().Connect(
-            new DtlsClientPeer(new DtlsCrypto(), RtcCertificate.Default, new DtlsPeerAuthenticator([fingerprint]), 1000, null), clientSide));
+            new DtlsClientPeer(new DtlsCrypto(), RtcCertificate.Default, new DtlsPeerAuthenticator([fingerprint]), 1000, 30_000, null), clientSide));
         Task.WaitAll(server, client);
         var bcClient = client.Result;
         var bcServer = server.Result;

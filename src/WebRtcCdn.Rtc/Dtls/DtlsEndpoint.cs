@@ -27,6 +27,11 @@ public sealed class DtlsEndpoint : IDisposable
     /// RFC 6347 sec. 4.2.4 requires answering; the cap keeps a replaying attacker from using us as an amplifier.</summary>
     private const int MaxFinalFlightResends = 16;
 
+    /// <summary>Datagrams kept while not yet started: Chromium sends its ClientHello ~5 ms after ICE connectivity,
+    /// possibly before the driver starts a server endpoint; keeping it saves its 120 ms retransmission. A ClientHello
+    /// is 1-3 datagrams; 8 leaves room for a retransmission.</summary>
+    private const int MaxDatagramsBeforeStart = 8;
+
     /// <summary>Highest epoch-0 record sequence number we pass to BouncyCastle. A handshake uses a few dozen records,
     /// retransmissions included; BC moves its (unauthenticated) epoch-0 replay window to whatever it sees, so one
     /// stray record with a huge sequence number would make it drop the real ClientHello as a replay.</summary>
@@ -36,6 +41,7 @@ public sealed class DtlsEndpoint : IDisposable
     private readonly Queue<DtlsEvent> _events = new();
     private readonly ConcurrentQueue<(byte[] Buffer, int Length, bool Pooled)> _transmit = new();
     private readonly List<byte[]> _earlyRecords = [];
+    private readonly List<byte[]> _beforeStart = [];
     private readonly DtlsPeerAuthenticator _authenticator;
     private readonly DtlsCrypto _crypto = new();
     private DtlsHandshakeTransport? _transport;
@@ -89,8 +95,16 @@ public sealed class DtlsEndpoint : IDisposable
             _options.WakeUp?.Invoke();
         });
         var resendMillis = (int)Math.Clamp(_options.InitialRetransmitTimeout.TotalMilliseconds, 1, 60_000);
+        // A safety net a little after our own deadline (see DtlsServerPeer.GetHandshakeTimeoutMillis).
+        var timeoutMillis = (int)Math.Clamp(_options.HandshakeTimeout.TotalMilliseconds + 5000, 1, int.MaxValue);
         var transport = _transport;
-        var thread = new Thread(() => RunHandshake(transport, resendMillis), 256 * 1024)
+        foreach (var early in _beforeStart)
+        {
+            RouteDuringHandshake(early);
+        }
+
+        _beforeStart.Clear();
+        var thread = new Thread(() => RunHandshake(transport, resendMillis, timeoutMillis), 256 * 1024)
         {
             IsBackground = true,
             Name = "dtls-handshake",
@@ -111,8 +125,15 @@ public sealed class DtlsEndpoint : IDisposable
             case DtlsState.Connected:
                 ProcessProtected(datagram);
                 break;
+            case DtlsState.New:
+                if (_beforeStart.Count < MaxDatagramsBeforeStart && datagram.Length <= DtlsRecord.HeaderLength + DtlsRecord.MaxCiphertextLength)
+                {
+                    _beforeStart.Add(datagram.ToArray());
+                }
+
+                break;
             default:
-                break; // New, Closed, Failed: nothing to do with it.
+                break; // Closed, Failed: nothing to do with it.
         }
     }
 
@@ -242,19 +263,19 @@ public sealed class DtlsEndpoint : IDisposable
         }
     }
 
-    private void RunHandshake(DtlsHandshakeTransport transport, int resendMillis)
+    private void RunHandshake(DtlsHandshakeTransport transport, int resendMillis, int timeoutMillis)
     {
         HandshakeOutcome outcome;
         try
         {
             if (_options.Role == DtlsRole.Server)
             {
-                var server = new DtlsServerPeer(_crypto, _options.Certificate, _authenticator, resendMillis);
+                var server = new DtlsServerPeer(_crypto, _options.Certificate, _authenticator, resendMillis, timeoutMillis);
                 new DtlsServerProtocol().Accept(server, transport);
             }
             else
             {
-                var client = new DtlsClientPeer(_crypto, _options.Certificate, _authenticator, resendMillis, _options.ClientExtensionsHook);
+                var client = new DtlsClientPeer(_crypto, _options.Certificate, _authenticator, resendMillis, timeoutMillis, _options.ClientExtensionsHook);
                 new DtlsClientProtocol().Connect(client, transport);
             }
 

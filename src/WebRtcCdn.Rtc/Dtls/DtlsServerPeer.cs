@@ -6,7 +6,7 @@ using WebRtcCdn.Rtc.Certificates;
 namespace WebRtcCdn.Rtc.Dtls;
 
 /// <summary>BouncyCastle server configured for WebRTC (interop notes items 5-7 and the verified BC 2.7.0 list).</summary>
-internal sealed class DtlsServerPeer(DtlsCrypto crypto, RtcCertificate certificate, DtlsPeerAuthenticator authenticator, int resendMillis)
+internal sealed class DtlsServerPeer(DtlsCrypto crypto, RtcCertificate certificate, DtlsPeerAuthenticator authenticator, int resendMillis, int timeoutMillis)
     : DefaultTlsServer(crypto)
 {
     // BC's default offers TLS 1.3..1.2; with that the handshake with Chromium fails (interop notes). A DTLS 1.3
@@ -34,6 +34,10 @@ internal sealed class DtlsServerPeer(DtlsCrypto crypto, RtcCertificate certifica
     public override bool IgnoreCorruptDtlsRecords => true;
 
     public override int GetHandshakeResendTimeMillis() => resendMillis;
+
+    // The endpoint fails the handshake on its own (virtual-time) deadline; this one only guarantees that the
+    // handshake thread ends even if the driver never calls HandleTimeout or Dispose.
+    public override int GetHandshakeTimeoutMillis() => timeoutMillis;
 
     public override void NotifyAlertReceived(short alertLevel, short alertDescription) => authenticator.NoteAlertReceived(alertLevel, alertDescription);
 

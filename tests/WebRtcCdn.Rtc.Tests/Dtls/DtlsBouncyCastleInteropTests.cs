@@ -26,7 +26,7 @@ public class DtlsBouncyCastleInteropTests
         var toServer = new BlockingCollection<byte[]>();
         using var bcSide = new DtlsHandshakeTransport(1200, d => { toServer.Add(d); wake.Release(); });
         var authenticator = new DtlsPeerAuthenticator([RtcCertificate.Default.Fingerprint]);
-        var client = new DtlsClientPeer(new DtlsCrypto(), clientCertificate, authenticator, 1000, null);
+        var client = new DtlsClientPeer(new DtlsCrypto(), clientCertificate, authenticator, 1000, 30_000, null);
         server.Start(TimeSpan.Zero);
         var connect = Task.Run(() =>
         {

@@ -288,6 +288,21 @@ public class DtlsEndpointTests
     }
 
     [Fact]
+    public void Client_hello_arriving_before_the_server_starts_is_kept()
+    {
+        // A 10 s retransmission timeout: only the kept ClientHello can make this connect without a second one.
+        using var link = new DtlsTestLink(retransmit: TimeSpan.FromSeconds(10));
+        link.Client.Start(link.Now);
+        Assert.True(link.RunUntil(() => link.ClientSent.Count > 0));
+        Assert.Equal(DtlsState.New, link.Server.State);
+
+        link.Server.Start(link.Now);
+        Assert.True(link.RunUntilBothConnected());
+        Assert.Equal(DtlsState.Connected, link.Server.State);
+        Assert.Single(link.ClientSent, d => d[0] == 22 && d[13] == 1); // one ClientHello, never retransmitted
+    }
+
+    [Fact]
     public void Close_during_the_handshake_abandons_it()
     {
         using var link = new DtlsTestLink();
