@@ -78,6 +78,9 @@ public sealed class DtlsEndpoint : IDisposable
     /// <summary>Largest application payload one record can carry within <see cref="DtlsEndpointOptions.MaxDatagramSize"/>.</summary>
     public int MaxApplicationDataSize => _options.MaxDatagramSize - DtlsRecordProtection.Overhead;
 
+    /// <summary>RFC 7983 sec. 7 demultiplexing: a first byte of 20-63 is DTLS (0-3 STUN, 64-79 TURN channel data).</summary>
+    public static bool LooksLikeDtls(ReadOnlySpan<byte> datagram) => datagram.Length > 0 && datagram[0] is >= 20 and <= 63;
+
     /// <summary>Starts the handshake (a client sends its ClientHello; a server waits for one).</summary>
     public void Start(TimeSpan now)
     {
@@ -444,7 +447,8 @@ public sealed class DtlsEndpoint : IDisposable
         }
     }
 
-    private void SendAlert(short level, short description) => QueueRecord(DtlsRecord.Alert, [(byte)level, (byte)description]);
+    /// <summary>Queues an alert record (internal so tests can play a misbehaving peer).</summary>
+    internal void SendAlert(short level, short description) => QueueRecord(DtlsRecord.Alert, [(byte)level, (byte)description]);
 
     private void QueueRecord(byte contentType, ReadOnlySpan<byte> plaintext)
     {

@@ -129,6 +129,34 @@ public class DtlsEndpointTests
     }
 
     [Fact]
+    public void Fatal_alert_after_the_handshake_fails_the_peer_and_warnings_are_ignored()
+    {
+        using var link = new DtlsTestLink();
+        link.Start();
+        Assert.True(link.RunUntilBothConnected());
+
+        link.Server.SendAlert(1, 100); // warning no_renegotiation: harmless
+        link.Pump();
+        Assert.Equal(DtlsState.Connected, link.Client.State);
+
+        link.Server.SendAlert(2, 80); // fatal internal_error
+        link.Pump();
+        Assert.Equal(DtlsState.Failed, link.Client.State);
+        Assert.Equal("the peer sent fatal alert internal_error(80)", Assert.Single(link.ClientEvents, e => e.Kind == DtlsEventKind.Failed).Reason);
+        Assert.False(link.Client.SendApplicationData([1]));
+    }
+
+    [Fact]
+    public void Rfc7983_demultiplexing()
+    {
+        Assert.True(DtlsEndpoint.LooksLikeDtls([22, 0xFE, 0xFD]));
+        Assert.True(DtlsEndpoint.LooksLikeDtls([63]));
+        Assert.False(DtlsEndpoint.LooksLikeDtls([0, 1])); // STUN
+        Assert.False(DtlsEndpoint.LooksLikeDtls([64])); // TURN channel
+        Assert.False(DtlsEndpoint.LooksLikeDtls([]));
+    }
+
+    [Fact]
     public void Handshake_survives_loss_through_retransmission()
     {
         using var link = new DtlsTestLink(retransmit: TimeSpan.FromMilliseconds(20));
