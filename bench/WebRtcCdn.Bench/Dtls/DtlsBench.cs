@@ -36,17 +36,34 @@ public sealed class DtlsBench : IBenchSuite
                 $"dtls handshake: {handshakes} pairs, {parallel} at a time: {handshakes / wall.TotalSeconds:F0} handshakes/s, {wall.TotalMilliseconds / handshakes * parallel:F2} ms each (wall), CPU {cpu.TotalMilliseconds / handshakes:F2} ms per handshake (both sides)"));
         }
 
-        RecordLayerOurs(records / 10);
-        var ours = RecordLayerOurs(records);
+        // Best of three, each after a full collection: the handshakes above leave garbage that a background GC
+        // would otherwise collect during the first measurement (the machine has 2 shared cores).
+        var ours = BestOf(3, () => RecordLayerOurs(records));
         Report("ours: AesGcm seal+open", ours);
-        RecordLayerEndpoints(records / 10);
-        var endpoints = RecordLayerEndpoints(records);
+        var endpoints = BestOf(3, () => RecordLayerEndpoints(records));
         Report("ours: endpoint Send->PollTransmit->HandleDatagram->PollEvent", endpoints);
-        RecordLayerBouncyCastle(records / 10);
-        var bc = RecordLayerBouncyCastle(records);
+        var bc = BestOf(3, () => RecordLayerBouncyCastle(records));
         Report("BouncyCastle DtlsTransport Send->Receive", bc);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dtls record: ours/BouncyCastle = {bc.Elapsed / ours.Elapsed:F1}x (raw), {bc.Elapsed / endpoints.Elapsed:F1}x (endpoint path)"));
         return Task.FromResult(0);
+    }
+
+    private static (TimeSpan Elapsed, int Count, long Allocated) BestOf(int runs, Func<(TimeSpan Elapsed, int Count, long Allocated)> run)
+    {
+        (TimeSpan Elapsed, int Count, long Allocated)? best = null;
+        for (var i = 0; i < runs; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var r = run();
+            if (best is null || r.Elapsed < best.Value.Elapsed)
+            {
+                best = r;
+            }
+        }
+
+        return best!.Value;
     }
 
     private static void Report(string what, (TimeSpan Elapsed, int Count, long Allocated) r) =>
