@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Crypto.Prng;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using BcCertificate = Org.BouncyCastle.Tls.Certificate;
@@ -21,7 +22,7 @@ public sealed class RtcCertificate
     private static readonly Lazy<RtcCertificate> ProcessCertificate = new(() => Generate(DateTimeOffset.UtcNow), LazyThreadSafetyMode.ExecutionAndPublication);
 
     // BcTlsCertificate needs a crypto object only to build verifiers; ours never verifies, so one shared instance is enough.
-    private static readonly BcTlsCrypto SharedCrypto = new(new SecureRandom());
+    private static readonly BcTlsCrypto SharedCrypto = new(new SecureRandom(new CryptoApiRandomGenerator()));
 
     private readonly byte[] _der;
 

@@ -1,3 +1,4 @@
+using Org.BouncyCastle.Crypto.Prng;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
@@ -12,7 +13,8 @@ namespace WebRtcCdn.Rtc.Dtls;
 /// </summary>
 internal sealed class DtlsCrypto : BcTlsCrypto
 {
-    private static readonly SecureRandom SharedRandom = new();
+    /// <summary>The OS CSPRNG (RandomNumberGenerator), thread-safe without a lock, shared by all handshakes.</summary>
+    private static readonly SecureRandom SharedRandom = new(new CryptoApiRandomGenerator());
 
     public DtlsCrypto()
         : base(SharedRandom)
