@@ -245,6 +245,11 @@ public sealed class DtlsEndpoint : IDisposable
         }
 
         _disposed = true;
+        if (State is DtlsState.New or DtlsState.Connecting or DtlsState.Connected)
+        {
+            State = DtlsState.Closed; // later calls become no-ops instead of touching disposed ciphers
+        }
+
         _transport?.Dispose();
         _protection?.Dispose();
         ReturnBuffer(ref _lastTransmitBuffer);

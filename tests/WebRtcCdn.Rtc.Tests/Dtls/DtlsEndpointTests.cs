@@ -342,6 +342,23 @@ public class DtlsEndpointTests
     }
 
     [Fact]
+    public void Calls_after_dispose_are_harmless()
+    {
+        using var link = new DtlsTestLink();
+        link.Start();
+        Assert.True(link.RunUntilBothConnected());
+        Assert.True(link.Client.SendApplicationData([1]));
+        var datagram = link.Client.PollTransmit()!.Value.ToArray();
+
+        link.Server.Dispose();
+        link.Server.HandleDatagram(datagram, link.Now);
+        link.Server.HandleTimeout(link.Now);
+        Assert.Equal(DtlsState.Closed, link.Server.State);
+        Assert.False(link.Server.SendApplicationData([1]));
+        Assert.Null(link.Server.PollTransmit());
+    }
+
+    [Fact]
     public void Options_are_validated()
     {
         Assert.Throws<ArgumentException>(() => new DtlsEndpoint(new DtlsEndpointOptions { Role = DtlsRole.Client, RemoteFingerprints = [] }));
