@@ -75,8 +75,19 @@ public sealed class DtlsEndpoint : IDisposable
 
     public DtlsState State { get; private set; } = DtlsState.New;
 
-    /// <summary>Largest application payload one record can carry within <see cref="DtlsEndpointOptions.MaxDatagramSize"/>.</summary>
+    /// <summary>Largest application payload whose record still fits <see cref="DtlsEndpointOptions.MaxDatagramSize"/>
+    /// (1163 bytes for 1200): what an SCTP layer should size its packets to. Larger payloads are sent anyway, up
+    /// to <see cref="MaxRecordPayload"/>, in a correspondingly larger datagram.</summary>
     public int MaxApplicationDataSize => _options.MaxDatagramSize - DtlsRecordProtection.Overhead;
+
+    /// <summary>The most one DTLS record can carry (2^14 bytes, RFC 6347 sec. 4.1 / RFC 5246 sec. 6.2.1).</summary>
+    public const int MaxRecordPayload = 16384;
+
+    /// <summary>The negotiated cipher suite once connected (e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256).</summary>
+    public string? CipherSuite { get; private set; }
+
+    /// <summary>The SDP fingerprint the peer's certificate matched, once connected.</summary>
+    public CertificateFingerprint? RemoteFingerprint { get; private set; }
 
     /// <summary>RFC 7983 sec. 7 demultiplexing: a first byte of 20-63 is DTLS (0-3 STUN, 64-79 TURN channel data).</summary>
     public static bool LooksLikeDtls(ReadOnlySpan<byte> datagram) => datagram.Length > 0 && datagram[0] is >= 20 and <= 63;
@@ -191,7 +202,7 @@ public sealed class DtlsEndpoint : IDisposable
 
     /// <summary>Encrypts <paramref name="data"/> as one application_data record and queues the datagram.
     /// False when not connected (yet or any more).</summary>
-    /// <exception cref="ArgumentException">More than <see cref="MaxApplicationDataSize"/> bytes.</exception>
+    /// <exception cref="ArgumentException">More than <see cref="MaxRecordPayload"/> bytes.</exception>
     public bool SendApplicationData(ReadOnlySpan<byte> data)
     {
         Pump();
@@ -200,9 +211,9 @@ public sealed class DtlsEndpoint : IDisposable
             return false;
         }
 
-        if (data.Length > MaxApplicationDataSize)
+        if (data.Length > MaxRecordPayload)
         {
-            throw new ArgumentException($"{data.Length} bytes exceed the {MaxApplicationDataSize}-byte record limit for {_options.MaxDatagramSize}-byte datagrams", nameof(data));
+            throw new ArgumentException($"{data.Length} bytes exceed the {MaxRecordPayload}-byte DTLS record limit", nameof(data));
         }
 
         QueueRecord(DtlsRecord.ApplicationData, data);
@@ -322,7 +333,9 @@ public sealed class DtlsEndpoint : IDisposable
         _finalFlight = _options.Role == DtlsRole.Server ? transport.LastFlight : [];
         State = DtlsState.Connected;
         _handshakeDeadline = null;
-        _events.Enqueue(new DtlsEvent(DtlsEventKind.Connected, CipherSuite: DtlsCipherSuites.Name(outcome.CipherSuite), RemoteFingerprint: outcome.RemoteFingerprint));
+        CipherSuite = DtlsCipherSuites.Name(outcome.CipherSuite);
+        RemoteFingerprint = outcome.RemoteFingerprint;
+        _events.Enqueue(new DtlsEvent(DtlsEventKind.Connected, CipherSuite: CipherSuite, RemoteFingerprint: RemoteFingerprint));
 
         foreach (var record in _earlyRecords)
         {

@@ -23,6 +23,8 @@ public class DtlsEndpointTests
         Assert.Equal(link.ServerCertificate.Fingerprint, clientConnected.RemoteFingerprint);
         Assert.Equal(link.ClientCertificate.Fingerprint, serverConnected.RemoteFingerprint);
         Assert.Null(link.Client.PollTimeout());
+        Assert.Equal(link.ServerCertificate.Fingerprint, link.Client.RemoteFingerprint);
+        Assert.Equal("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", link.Server.CipherSuite);
     }
 
     [Fact]
@@ -70,13 +72,21 @@ public class DtlsEndpointTests
     }
 
     [Fact]
-    public void Oversized_application_data_is_refused()
+    public void Application_data_is_limited_to_one_record()
     {
         using var link = new DtlsTestLink();
         link.Start();
         Assert.True(link.RunUntilBothConnected());
 
-        Assert.Throws<ArgumentException>(() => link.Client.SendApplicationData(new byte[link.Client.MaxApplicationDataSize + 1]));
+        Assert.Equal(1163, link.Client.MaxApplicationDataSize);
+        Assert.Throws<ArgumentException>(() => link.Client.SendApplicationData(new byte[DtlsEndpoint.MaxRecordPayload + 1]));
+
+        // Above the datagram budget but within a record: sent, in a larger datagram, and received intact.
+        var big = new byte[DtlsEndpoint.MaxRecordPayload];
+        big[^1] = 9;
+        Assert.True(link.Client.SendApplicationData(big));
+        link.Pump();
+        Assert.Equal(big, Assert.Single(link.ServerEvents, e => e.Kind == DtlsEventKind.ApplicationData).Data);
     }
 
     [Fact]
