@@ -50,7 +50,7 @@ public sealed class IceChromiumTests : IAsyncLifetime
     private static string Attribute(string sdp, string name) =>
         sdp.Split('\n').Select(l => l.TrimEnd('\r')).First(l => l.StartsWith("a=" + name + ":", StringComparison.Ordinal))[(name.Length + 3)..];
 
-    private static string Sdp(IceUdpTransport t, UdpMux mux, string setup, bool lite) => string.Join("\r\n",
+    private static string Sdp(IceUdpTransport t, UdpMux mux, string setup, bool lite, string? fingerprint = null) => string.Join("\r\n",
     [
         "v=0",
         "o=- 1 2 IN IP4 127.0.0.1",
@@ -64,7 +64,7 @@ public sealed class IceChromiumTests : IAsyncLifetime
         "a=ice-ufrag:" + t.LocalUfrag,
         "a=ice-pwd:" + t.LocalPassword,
         // A syntactically valid placeholder: DTLS is the next layer's job; ICE completes without it.
-        "a=fingerprint:sha-256 " + string.Join(':', Enumerable.Repeat("AB", 32)),
+        "a=fingerprint:" + (fingerprint ?? "sha-256 " + string.Join(':', Enumerable.Repeat("AB", 32))),
         "a=setup:" + setup,
         "a=sctp-port:5000",
         "a=max-message-size:262144",
@@ -137,5 +137,70 @@ public sealed class IceChromiumTests : IAsyncLifetime
         Assert.NotNull(address);
         Assert.Contains(address, System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
             .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(u => u.Address));
+    }
+
+    [Fact]
+    public async Task Lite_ice_with_our_dtls_server_reaches_connected_in_chromium()
+    {
+        // The layering the PeerConnection will use: ICE owns the port, RFC 7983 sends DTLS records to the DTLS
+        // endpoint, DTLS output leaves over ICE's selected pair; one driver task owns the DTLS endpoint.
+        await using var us = new IceUdpTransportTests.Peer(new IceAgentOptions { Lite = true });
+        var inbox = System.Threading.Channels.Channel.CreateUnbounded<byte[]?>();
+        us.Transport.DataReceived = (data, _) => inbox.Writer.TryWrite(data.ToArray());
+        us.Start();
+        await _page.EvaluateAsync("() => makePc()");
+        var offer = await _page.EvaluateAsync<string>("async () => { await pc.setLocalDescription(await pc.createOffer()); return pc.localDescription.sdp; }");
+        var remoteFingerprint = WebRtcCdn.Rtc.Certificates.CertificateFingerprint.Parse(Attribute(offer, "fingerprint"));
+        using var dtls = new WebRtcCdn.Rtc.Dtls.DtlsEndpoint(new WebRtcCdn.Rtc.Dtls.DtlsEndpointOptions
+        {
+            Role = WebRtcCdn.Rtc.Dtls.DtlsRole.Server,
+            RemoteFingerprints = [remoteFingerprint],
+            WakeUp = () => inbox.Writer.TryWrite(null),
+        });
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var driver = Task.Run(async () =>
+        {
+            dtls.Start(TimeSpan.Zero);
+            await foreach (var datagram in inbox.Reader.ReadAllAsync(stop.Token))
+            {
+                if (datagram is not null)
+                {
+                    dtls.HandleDatagram(datagram, TimeSpan.Zero);
+                }
+
+                while (dtls.PollTransmit() is { } d)
+                {
+                    us.Transport.Send(d.Span);
+                }
+
+                while (dtls.PollEvent() is { } e)
+                {
+                    if (e.Kind == WebRtcCdn.Rtc.Dtls.DtlsEventKind.Connected)
+                    {
+                        connected.TrySetResult();
+                    }
+                    else if (e.Kind == WebRtcCdn.Rtc.Dtls.DtlsEventKind.Failed)
+                    {
+                        connected.TrySetException(new InvalidOperationException(e.Reason));
+                    }
+                }
+            }
+        });
+
+        us.Transport.SetRemoteCredentials(Attribute(offer, "ice-ufrag"), Attribute(offer, "ice-pwd"));
+        var answer = Sdp(us.Transport, us.Mux, "passive", lite: true, fingerprint: WebRtcCdn.Rtc.Certificates.RtcCertificate.Default.Fingerprint.ToString());
+        await _page.EvaluateAsync("async (sdp) => pc.setRemoteDescription({ type: 'answer', sdp })", answer);
+        var state = await _page.EvaluateAsync<string>("""
+            () => new Promise((resolve) => {
+              const check = () => (pc.connectionState === 'connected' || pc.connectionState === 'failed') && resolve(pc.connectionState);
+              check();
+              pc.addEventListener('connectionstatechange', check);
+            })
+            """).WaitAsync(Guard);
+        Assert.Equal("connected", state);
+        await connected.Task.WaitAsync(Guard);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => driver);
     }
 }
