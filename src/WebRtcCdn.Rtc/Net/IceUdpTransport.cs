@@ -61,6 +61,41 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
         }
     }
 
+    /// <summary>Our candidates so far (for a non-trickle description; trickle uses <see cref="IceLocalCandidateEvent"/>).</summary>
+    public IReadOnlyList<IceCandidate> LocalCandidates
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _agent.LocalCandidates;
+            }
+        }
+    }
+
+    public bool GatheringComplete
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _agent.GatheringComplete;
+            }
+        }
+    }
+
+    /// <summary>Current role (a role conflict may have switched it); decides nothing for DTLS, which follows a=setup.</summary>
+    public bool IsControlling
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _agent.IsControlling;
+            }
+        }
+    }
+
     public IceCandidatePairInfo? SelectedPair
     {
         get

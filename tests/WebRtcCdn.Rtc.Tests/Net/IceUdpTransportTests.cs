@@ -129,6 +129,23 @@ public class IceUdpTransportTests
     }
 
     [Fact]
+    public async Task Two_agents_connect_over_ipv6_loopback()
+    {
+        await using var muxA = UdpMux.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        await using var muxB = UdpMux.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        await using var a = new Peer(new IceAgentOptions { Controlling = true }, muxA);
+        await using var b = new Peer(new IceAgentOptions { Controlling = false }, muxB);
+        a.Start();
+        b.Start();
+        await SignalAsync(a, b);
+        await SignalAsync(b, a);
+        Assert.Equal("::1", a.Candidates[0].Address);
+        await Task.WhenAll(a.Connected.Task, b.Connected.Task).WaitAsync(Guard);
+        Assert.Equal(muxB.LocalEndPoint, a.Transport.SelectedPair!.RemoteEndPoint);
+        await AssertDataFlowsAsync(a, b);
+    }
+
+    [Fact]
     public async Task One_port_serves_many_lite_connections()
     {
         await using var serverMux = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
