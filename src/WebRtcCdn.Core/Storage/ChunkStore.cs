@@ -336,6 +336,23 @@ public sealed class ChunkStore : IDisposable
         }
     }
 
+    /// <summary>The alias key (upstream URL) that names <paramref name="id"/>, or null.</summary>
+    public string? FindAliasKey(ContentId id)
+    {
+        lock (_gate)
+        {
+            foreach (var (key, value) in _aliases)
+            {
+                if (value == id)
+                {
+                    return key;
+                }
+            }
+
+            return null;
+        }
+    }
+
     /// <summary>Deletes expired unpinned chunks now (also done during writes, at most once per minute).</summary>
     public void SweepExpired()
     {

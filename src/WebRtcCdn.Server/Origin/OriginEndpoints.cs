@@ -43,6 +43,10 @@ public static class OriginEndpoints
             {
                 await next(context).ConfigureAwait(false);
             }
+            catch (StoreUnavailableException e) when (!context.Response.HasStarted)
+            {
+                await Error(StatusCodes.Status503ServiceUnavailable, "store_unavailable", e.Message).ExecuteAsync(context).ConfigureAwait(false);
+            }
             finally
             {
                 context.Response.Body = original;
@@ -178,7 +182,7 @@ public static class OriginEndpoints
     /// <summary>Cached (pull-through) content whose chunks were evicted is fetched again from upstream.</summary>
     private static async Task<bool> RefetchAsync(Manifest manifest, OriginContent content, PullThrough pull, HttpContext context)
     {
-        if (!pull.Enabled || pull.Resolve(manifest.Name) is not { } url)
+        if (!pull.Enabled || content.Store.FindAliasKey(manifest.Id) is not { } key || !Uri.TryCreate(key, UriKind.Absolute, out var url))
         {
             return false;
         }
