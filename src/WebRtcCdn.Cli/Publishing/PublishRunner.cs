@@ -40,14 +40,7 @@ internal sealed class PublishRunner(PublishOptions options, TextWriter output, T
 
             if (options.Store is not null)
             {
-                store = ChunkStore.Open(new ChunkStoreOptions
-                {
-                    Directory = options.Store,
-                    MemoryCacheSize = 0,
-                    // The CLI only adds content; the server that later opens this store applies its own bounds.
-                    MaxDiskSize = long.MaxValue,
-                    PinPublished = options.PinPublished,
-                });
+                store = OpenStore(options.Store, options.PinPublished);
             }
             else
             {
@@ -83,6 +76,25 @@ internal sealed class PublishRunner(PublishOptions options, TextWriter output, T
             store?.Dispose();
             http?.Dispose();
             key?.Dispose();
+        }
+    }
+
+    private static ChunkStore OpenStore(string directory, bool pinPublished)
+    {
+        try
+        {
+            return ChunkStore.Open(new ChunkStoreOptions
+            {
+                Directory = directory,
+                MemoryCacheSize = 0,
+                // The CLI only adds content; the server that later opens this store applies its own bounds.
+                MaxDiskSize = long.MaxValue,
+                PinPublished = pinPublished,
+            });
+        }
+        catch (IOException e) when (e.Message.Contains("in use", StringComparison.Ordinal))
+        {
+            throw new PublishException($"the store '{directory}' is in use, probably by a running server: publish to it with --server URL instead");
         }
     }
 

@@ -416,7 +416,7 @@ public sealed class ChunkStore : IDisposable
         {
             foreach (var file in Directory.EnumerateFiles(_aliasDir))
             {
-                var text = File.ReadAllText(file);
+                var text = file.EndsWith(".tmp", StringComparison.Ordinal) || new FileInfo(file).Length > 64 << 10 ? string.Empty : File.ReadAllText(file);
                 var newline = text.IndexOf('\n', StringComparison.Ordinal);
                 if (newline > 0 && ContentId.TryParse(text.AsSpan(0, newline), out var id) && _manifests.ContainsKey(id))
                 {

@@ -111,6 +111,14 @@ public sealed class PublishRunnerTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("control character", error, StringComparison.Ordinal);
 
+        using (ChunkStore.Open(new ChunkStoreOptions { Directory = StoreDir }))
+        {
+            var file = WriteFile("x.bin", 10);
+            (exit, _, error) = await RunAsync(new PublishOptions { Paths = [file], Store = StoreDir });
+            Assert.Equal(1, exit);
+            Assert.Contains("--server", error, StringComparison.Ordinal);
+        }
+
         var keyFile = WriteFile("not-a-key.pem", 10);
         (exit, _, error) = await RunAsync(new PublishOptions { Paths = [keyFile], Store = StoreDir, SigningKey = keyFile });
         Assert.Equal(1, exit);
