@@ -58,6 +58,8 @@ public static class OriginEndpoints
         app.MapMethods("/content/{id}", ["GET", "HEAD"], GetFile);
         app.MapPost("/content", PublishAsync);
         app.MapMethods("/pull/{**path}", ["GET", "HEAD"], PullAsync);
+        // Any other path under /content is an unknown resource: a JSON 404 like the rest, not an empty one.
+        app.MapMethods("/content/{**rest}", ["GET", "HEAD"], () => NotFound("not_found", "no such origin resource; see docs/PROTOCOL.md, Origin HTTP"));
         app.MapMethods("/content/{**rest}", ["OPTIONS"], Preflight);
         app.MapMethods("/pull/{**rest}", ["OPTIONS"], Preflight);
         return app;

@@ -142,6 +142,8 @@ public sealed class OriginEndpointsTests : IAsyncLifetime
     [InlineData("/content/0000000000000000000000000000000000000000000000000000000000000000", "unknown_content")]
     [InlineData("/content/0000000000000000000000000000000000000000000000000000000000000000/chunks/0", "unknown_content")]
     [InlineData("/pull/anything", "pull_through_disabled")]
+    [InlineData("/content/0000000000000000000000000000000000000000000000000000000000000000/chunks", "not_found")]
+    [InlineData("/content/a/b/c/d", "not_found")]
     public async Task Unknown_ids_get_a_json_404(string path, string code)
     {
         using var response = await _http.GetAsync(path);
