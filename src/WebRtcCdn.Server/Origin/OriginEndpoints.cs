@@ -114,7 +114,8 @@ public static class OriginEndpoints
 
         if (!int.TryParse(index, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n >= manifest.ChunkCount)
         {
-            return NotFound("unknown_chunk", $"content {manifest.Id} has chunks 0..{manifest.ChunkCount - 1}; '{Truncate(index)}' is not one of them");
+            var range = manifest.ChunkCount == 0 ? "no chunks" : $"chunks 0..{manifest.ChunkCount - 1}";
+            return NotFound("unknown_chunk", $"content {manifest.Id} has {range}; '{Truncate(index)}' is not one of them");
         }
 
         var hash = manifest.Chunks[n];

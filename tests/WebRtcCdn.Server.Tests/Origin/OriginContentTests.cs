@@ -86,6 +86,28 @@ public sealed class OriginContentTests : IDisposable
     }
 
     [Fact]
+    public async Task Empty_content_is_served_empty_and_any_range_of_it_is_unsatisfiable()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Content.StorePath = StorePath;
+            o.Content.PublishToken = Token;
+        });
+        using var http = server.CreateClient();
+        using var published = await PublishAsync(http, [], "empty.txt");
+        var id = JsonDocument.Parse(await published.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        using var whole = await http.GetAsync($"/content/{id}");
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Empty(await whole.Content.ReadAsByteArrayAsync());
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, $"/content/{id}");
+        ranged.Headers.TryAddWithoutValidation("Range", "bytes=0-0");
+        using var response = await http.SendAsync(ranged);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
+        using var chunk = await http.GetAsync($"/content/{id}/chunks/0");
+        await OriginEndpointsTests.AssertErrorAsync(chunk, HttpStatusCode.NotFound, "unknown_chunk");
+    }
+
+    [Fact]
     public async Task A_store_held_by_another_process_is_a_503_until_it_is_released()
     {
         var holder = ChunkStore.Open(new ChunkStoreOptions { Directory = StorePath });
