@@ -67,6 +67,9 @@ public sealed class OriginContent : IDisposable
 
     public ContentOptions Options => _options;
 
+    /// <summary>The store if it has been opened, else null (never opens it).</summary>
+    public ChunkStore? OpenedStore => Volatile.Read(ref _store);
+
     /// <summary>The manifest of stored content, or null (unknown, or not signed by the configured publisher key).</summary>
     public Manifest? GetManifest(ContentId id)
     {

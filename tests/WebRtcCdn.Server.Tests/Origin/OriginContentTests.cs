@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using WebRtcCdn.Core.Content;
 using WebRtcCdn.Core.Storage;
 using WebRtcCdn.Testing;
@@ -105,6 +106,41 @@ public sealed class OriginContentTests : IDisposable
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
         using var chunk = await http.GetAsync($"/content/{id}/chunks/0");
         await OriginEndpointsTests.AssertErrorAsync(chunk, HttpStatusCode.NotFound, "unknown_chunk");
+    }
+
+    [Fact]
+    public async Task Expired_cached_chunks_are_swept_from_disk_without_any_request()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await TestServer.StartAsync(
+            o =>
+            {
+                o.Content.StorePath = StorePath;
+                o.Content.ChunkTtl = TimeSpan.FromHours(1);
+            },
+            builder => builder.Services.AddSingleton<TimeProvider>(time));
+        var content = server.Services.GetRequiredService<WebRtcCdn.Server.Origin.OriginContent>();
+        var data = RandomNumberGenerator.GetBytes(1000);
+        var hash = Sha256Digest.Compute(data);
+        await content.Store.PutAsync(hash, data, pinned: false);
+        var sweeper = server.Services.GetRequiredService<WebRtcCdn.Server.Origin.StoreSweeper>();
+        var swept = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        sweeper.Swept += () =>
+        {
+            if (!content.Store.Contains(hash))
+            {
+                swept.TrySetResult();
+            }
+        };
+
+        Assert.Equal(TimeSpan.FromMinutes(15), sweeper.Interval);
+        for (var i = 0; i < 5 && !swept.Task.IsCompleted; i++)
+        {
+            time.Advance(sweeper.Interval);
+        }
+
+        await swept.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(File.Exists(Path.Combine(StorePath, "chunks", hash.ToHex()[..2], hash.ToHex())));
     }
 
     [Fact]
