@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using WebRtcCdn.Core.Configuration;
 using WebRtcCdn.Server.Health;
+using WebRtcCdn.Server.Signaling;
 
 namespace WebRtcCdn.Server.Hosting;
 
@@ -66,9 +67,11 @@ public static class ServerHost
             }
         });
 
+        builder.Services.AddSignaling(options);
         configureBuilder?.Invoke(builder);
         var app = builder.Build();
         app.MapHealthEndpoints();
+        app.MapSignaling();
         configureApp?.Invoke(app);
         return app;
     }
