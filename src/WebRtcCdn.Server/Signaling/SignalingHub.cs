@@ -151,11 +151,13 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
         }
         finally
         {
-            socket.Close(1000, "bye");
+            // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
             if (_sessions.TryRemove(new KeyValuePair<string, SignalingSession>(peerId, session)))
             {
                 await DepartAsync(session).ConfigureAwait(false);
             }
+
+            socket.Close(1000, "bye");
 
             await sendLoop.ConfigureAwait(false);
         }

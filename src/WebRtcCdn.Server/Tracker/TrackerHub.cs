@@ -139,8 +139,9 @@ public sealed partial class TrackerHub
         }
         finally
         {
-            socket.Close(1000, "bye");
+            // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
             Depart(session);
+            socket.Close(1000, "bye");
             Interlocked.Decrement(ref _sessions);
             await sendLoop.ConfigureAwait(false);
         }
