@@ -510,13 +510,19 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Closes every connection (shutdown).</summary>
+    public void CloseAll()
     {
-        await _idleSweep.DisposeAsync().ConfigureAwait(false);
         foreach (var session in _sessions.Values)
         {
             session.Socket.Close(SignalingCloseCodes.GoingAway, "server shutting down");
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _idleSweep.DisposeAsync().ConfigureAwait(false);
+        CloseAll();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Signaling session {PeerId} failed")]

@@ -40,6 +40,7 @@ public sealed partial class TrackerHub
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TrackerSwarm> _swarms = new(StringComparer.Ordinal);
+    private readonly HashSet<TrackerSession> _live = [];
     private readonly SignalingLimitsOptions _limits;
     private readonly TimeProvider _time;
     private readonly SignalingMetrics _metrics;
@@ -87,11 +88,31 @@ public sealed partial class TrackerHub
         }
     }
 
+    /// <summary>Closes every connection (shutdown).</summary>
+    public void CloseAll()
+    {
+        List<TrackerSession> sessions;
+        lock (_lock)
+        {
+            sessions = [.. _live];
+        }
+
+        foreach (var s in sessions)
+        {
+            s.Socket.Close(1001, "server shutting down");
+        }
+    }
+
     public async Task RunSessionAsync(MessageSocket socket, IPAddress? address)
     {
         var now = _time.GetElapsedTime(0);
         var session = new TrackerSession(socket, address, new TokenBucket(_limits.MessageRate, _limits.MessageBurst, now), new TokenBucket(1, ErrorBurst, now));
         Interlocked.Increment(ref _sessions);
+        lock (_lock)
+        {
+            _live.Add(session);
+        }
+
         _metrics.ConnectionOpened(Endpoint);
         var sendLoop = socket.RunSendLoopAsync();
         try
@@ -141,6 +162,11 @@ public sealed partial class TrackerHub
         {
             // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
             Depart(session);
+            lock (_lock)
+            {
+                _live.Remove(session);
+            }
+
             socket.Close(1000, "bye");
             Interlocked.Decrement(ref _sessions);
             await sendLoop.ConfigureAwait(false);
