@@ -20,6 +20,7 @@ public static class SignalingEndpoints
     public static IServiceCollection AddSignaling(this IServiceCollection services, WebRtcCdnOptions options)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
         services.AddSingleton<SignalingMetrics>();
         services.AddSingleton<PrometheusExporter>();
         services.AddSingleton<TransferStats>();
