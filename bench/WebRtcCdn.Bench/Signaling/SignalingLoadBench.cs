@@ -80,35 +80,57 @@ public sealed class SignalingLoadBench : IBenchSuite
         var rssAfter = server.RssBytes();
         Console.WriteLine(Inv($"server RSS {rssBefore / 1048576.0:F1} MiB -> {rssAfter / 1048576.0:F1} MiB: {(rssAfter - rssBefore) / (double)held:F0} bytes per peer"));
 
-        foreach (var c in clients)
-        {
-            c.StartReceiving();
-        }
+        // Warm-up (JIT, thread pool growth, receive loops starting) outside the measured steps.
+        await SendAtRateAsync(clients, rates[0], TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await DrainAsync(clients).ConfigureAwait(false);
 
         foreach (var rate in rates)
         {
             foreach (var c in clients)
             {
-                c.Latencies.Clear();
+                lock (c.Latencies)
+                {
+                    c.Latencies.Clear();
+                }
             }
 
             var serverCpu = server.CpuTime();
             var genCpu = me.TotalProcessorTime;
+            Client.ResetCounters();
             var sent = await SendAtRateAsync(clients, rate, step).ConfigureAwait(false);
-            await Task.Delay(500).ConfigureAwait(false);
+            // Wait until every relayed message arrived (or 10 s), so that steps do not mix.
+            await DrainAsync(clients).ConfigureAwait(false);
             var serverCpuUsed = server.CpuTime() - serverCpu;
             me.Refresh();
             var genCpuUsed = me.TotalProcessorTime - genCpu;
-            var latencies = clients.SelectMany(c => c.Latencies).Order().ToArray();
+            var latencies = clients.SelectMany(c =>
+            {
+                lock (c.Latencies)
+                {
+                    return c.Latencies.ToArray();
+                }
+            }).Order().ToArray();
             var received = latencies.Length;
+            var open = clients.Count(c => c.Open);
             Console.WriteLine(Inv(
-                $"rate {rate,6}/s: sent {sent,7} ({sent / step.TotalSeconds,7:F0}/s) received {received,7}  p50 {Percentile(latencies, 0.50),7:F2} ms  p99 {Percentile(latencies, 0.99),7:F2} ms  server CPU {serverCpuUsed.TotalMilliseconds * 1000 / Math.Max(1, received),6:F1} us/msg ({serverCpuUsed.TotalSeconds / step.TotalSeconds * 100,3:F0}% of a core)  generator CPU {genCpuUsed.TotalSeconds / step.TotalSeconds * 100,3:F0}% of a core"));
+                $"rate {rate,6}/s: sent {sent,7} ({sent / step.TotalSeconds,7:F0}/s) received {received,7}  p50 {Percentile(latencies, 0.50),7:F2} ms  p99 {Percentile(latencies, 0.99),7:F2} ms  server CPU {serverCpuUsed.TotalMilliseconds * 1000 / Math.Max(1, received),6:F1} us/msg ({serverCpuUsed.TotalSeconds / step.TotalSeconds * 100,3:F0}% of a core)  generator CPU {genCpuUsed.TotalSeconds / step.TotalSeconds * 100,3:F0}% of a core  open {open}"));
         }
 
         foreach (var c in clients)
         {
             c.Dispose();
         }
+    }
+
+    private static async Task DrainAsync(Client[] clients)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (Client.Received < Client.Sent && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        _ = clients;
     }
 
     private static async Task<int> SendAtRateAsync(Client[] clients, int rate, TimeSpan duration)
@@ -170,7 +192,20 @@ public sealed class SignalingLoadBench : IBenchSuite
             _index = index;
         }
 
-        public static Client[] All { get; set; } = [];
+        private static long _sent;
+        private static long _received;
+
+        public static long Sent => Interlocked.Read(ref _sent);
+
+        public static long Received => Interlocked.Read(ref _received);
+
+        public bool Open => _ws.State == WebSocketState.Open;
+
+        public static void ResetCounters()
+        {
+            Interlocked.Exchange(ref _sent, 0);
+            Interlocked.Exchange(ref _received, 0);
+        }
 
         public List<double> Latencies { get; } = [];
 
@@ -195,6 +230,8 @@ public sealed class SignalingLoadBench : IBenchSuite
             await ws.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/{endpoint}"), invoker, CancellationToken.None).ConfigureAwait(false);
             var client = new Client(ws, endpoint, index);
             await client.JoinAsync().ConfigureAwait(false);
+            // Keep a receive pending from now on: it also answers the server's keep-alive pings.
+            client.StartReceiving();
             return client;
         }
 
@@ -250,7 +287,15 @@ public sealed class SignalingLoadBench : IBenchSuite
                     peer_id = _peerId,
                     offers = new[] { new { offer_id = TrackerId(_index), offer = new { type = "offer", sdp = stamp + " " + Encoding.ASCII.GetString(Sdp) } } },
                 });
-            await SendAsync(message).ConfigureAwait(false);
+            try
+            {
+                await SendAsync(message).ConfigureAwait(false);
+                Interlocked.Increment(ref _sent);
+            }
+            catch (WebSocketException)
+            {
+                // The server dropped this client (it reports as not open at the end of the step).
+            }
         }
 
         public void StartReceiving() => _ = Task.Run(ReceiveLoopAsync);
@@ -282,6 +327,8 @@ public sealed class SignalingLoadBench : IBenchSuite
                         {
                             Latencies.Add(Stopwatch.GetElapsedTime(stamp, now).TotalMilliseconds);
                         }
+
+                        Interlocked.Increment(ref _received);
                     }
                 }
             }
