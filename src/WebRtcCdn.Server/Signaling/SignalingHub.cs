@@ -135,7 +135,16 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
                         continue;
                     }
 
-                    await HandleAsync(session, parsed.Message!).ConfigureAwait(false);
+                    try
+                    {
+                        await HandleAsync(session, parsed.Message!).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (_cluster is not null && e is not OperationCanceledException)
+                    {
+                        // Redis unreachable or failing: this request fails, the connection and the node stay up.
+                        LogClusterRequestFailed(_logger, e);
+                        Error(session, SignalingErrorCodes.ServerError, "the cluster store is unavailable; retry later", parsed.Id);
+                    }
                 }
                 finally
                 {
@@ -527,6 +536,9 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Signaling session {PeerId} failed")]
     private static partial void LogSessionFault(ILogger logger, Exception exception, string peerId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A signaling request failed in the cluster store")]
+    private static partial void LogClusterRequestFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove a departed peer from the cluster; it expires with the TTL")]
     private static partial void LogClusterLeaveFailed(ILogger logger, Exception exception);

@@ -98,9 +98,19 @@ public sealed class RedisClusterTests
         await using var node = await NodeAsync(redis);
         using var http = node.CreateClient();
         Assert.Equal(200, (int)(await http.GetAsync("/readyz")).StatusCode);
+        await using var a = await WsClient.ConnectAsync(node.WebSocketUri("/signaling"));
+        await a.ExpectAsync("welcome");
         await redis.StopAsync();
         Assert.Equal(503, (int)(await http.GetAsync("/readyz")).StatusCode);
         Assert.Equal(200, (int)(await http.GetAsync("/healthz")).StatusCode);
+
+        // A join that needs Redis fails with a typed error; the connection stays usable.
+        await a.SendAsync(new { type = "join", id = 1, swarm = "s" });
+        var error = await a.ExpectAsync("error");
+        Assert.Equal("server-error", (string)error["code"]!);
+        Assert.Equal(1, (int)error["id"]!);
+        await a.SendAsync(new { type = "ping" });
+        await a.ExpectAsync("pong");
     }
 
     [Fact]
