@@ -481,4 +481,26 @@ public sealed class SignalingEndToEndTests
             }
         }
     }
+
+    [Fact]
+    public async Task Swarm_size_and_swarms_per_connection_are_capped()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Signaling.Limits.PeersPerSwarm = 1;
+            o.Signaling.Limits.SwarmsPerPeer = 2;
+        });
+        await using var a = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await using var b = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await a.ExpectAsync("welcome");
+        await b.ExpectAsync("welcome");
+        await a.SendAsync(new { type = "join", swarm = "s1" });
+        await a.ExpectAsync("joined");
+        await b.SendAsync(new { type = "join", swarm = "s1" });
+        Assert.Equal(SignalingErrorCodes.SwarmFull, (string)(await b.ExpectAsync("error"))["code"]!);
+        await a.SendAsync(new { type = "join", swarm = "s2" });
+        await a.ExpectAsync("joined");
+        await a.SendAsync(new { type = "join", swarm = "s3" });
+        Assert.Equal(SignalingErrorCodes.TooManySwarms, (string)(await a.ExpectAsync("error"))["code"]!);
+    }
 }

@@ -126,6 +126,41 @@ public sealed class TrackerProtocolTests
         Assert.Equal(1, (int)(await watcher.ReceiveAsync())!["incomplete"]!);
     }
 
+    [Fact]
+    public async Task Oversized_messages_close_and_excess_rate_fails_then_closes()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var server = await TestServer.StartAsync(
+            o =>
+            {
+                o.Signaling.Limits.MaxMessageSize = 4096;
+                o.Signaling.Limits.MessageRate = 1;
+                o.Signaling.Limits.MessageBurst = 2;
+            },
+            b => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<TimeProvider>(b.Services, time));
+        await using (var big = await WsClient.ConnectAsync(server.WebSocketUri("/announce")))
+        {
+            await big.SendTextAsync("{\"action\":\"scrape\",\"pad\":\"" + new string('x', 5000) + "\"}");
+            Assert.Equal(WebSocketCloseStatus.MessageTooBig, await big.ExpectClosedAsync());
+        }
+
+        await using var fast = await WsClient.ConnectAsync(server.WebSocketUri("/announce"));
+        for (var i = 0; i < 2; i++)
+        {
+            await fast.SendAsync(new { action = "scrape", info_hash = Id('z') });
+            Assert.Equal("scrape", (string)(await fast.ReceiveAsync())!["action"]!);
+        }
+
+        await fast.SendAsync(new { action = "scrape", info_hash = Id('z') });
+        Assert.Contains("rate limited", (string)(await fast.ReceiveAsync())!["failure reason"]!, StringComparison.Ordinal);
+        for (var i = 0; i < 20; i++)
+        {
+            await fast.SendAsync(new { action = "scrape", info_hash = Id('z') });
+        }
+
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await fast.ExpectClosedAsync());
+    }
+
     /// <summary>An HTTP invoker whose connections come from <paramref name="source"/> (127.0.0.x), for per-address rules.</summary>
     internal static HttpMessageInvoker FromAddress(IPAddress source) => new(new SocketsHttpHandler
     {
