@@ -1,0 +1,409 @@
+using System.Net;
+using Microsoft.Win32.SafeHandles;
+using WebRtcCdn.Core.Content;
+using WebRtcCdn.Core.Peers;
+using WebRtcCdn.Core.Wire;
+
+namespace WebRtcCdn.Core.Scheduling;
+
+/// <summary>
+/// Downloads one content item into a file: the manifest from the origin, chunks from peers when one holds
+/// them, from the origin's <c>/content/{id}/chunks/{n}</c> otherwise; every chunk checked against the
+/// manifest's SHA-256 before it is written or announced. Resumable: verified chunks are recorded in a
+/// sidecar next to <c>file.part</c>, and a second run continues from them. Open with <see cref="OpenAsync"/>,
+/// add peers (sessions built over <see cref="ChunkSource"/>, so the download serves what it has), then
+/// <see cref="RunAsync"/>.
+/// </summary>
+public sealed class Downloader : IAsyncDisposable
+{
+    private readonly HttpClient _http;
+    private readonly DownloaderOptions _options;
+    private readonly SafeFileHandle _file;
+    private readonly bool[] _done;
+    private readonly List<PeerSlot> _peers = [];
+    private readonly Lock _peersLock = new();
+    private readonly SemaphoreSlim _peerAdded = new(0);
+    private long _fromPeers;
+    private long _fromHttp;
+    private readonly long _resumed;
+
+    private Downloader(HttpClient http, DownloaderOptions options, Manifest manifest, SafeFileHandle file, bool[] done, long resumed)
+    {
+        _http = http;
+        _options = options;
+        Manifest = manifest;
+        _file = file;
+        _done = done;
+        _resumed = resumed;
+        ChunkSource = new PartialFileSource(this);
+    }
+
+    public Manifest Manifest { get; }
+
+    /// <summary>Serves the verified chunks of this download to peers.</summary>
+    public IChunkSource ChunkSource { get; }
+
+    public string PartPath => _options.OutputPath + ".part";
+
+    public string StatePath => _options.OutputPath + ".part.state";
+
+    /// <summary>Fetches and checks the manifest (its canonical hash must be the requested id) and opens or resumes the partial file.</summary>
+    public static async Task<Downloader> OpenAsync(HttpClient http, DownloaderOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(options);
+        var manifest = await FetchManifestAsync(http, options.Origin, options.ContentId, cancellationToken).ConfigureAwait(false);
+        var part = options.OutputPath + ".part";
+        var statePath = part + ".state";
+        SafeFileHandle file;
+        try
+        {
+            file = File.OpenHandle(part, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DownloadException(DownloadFailure.Failed, $"cannot open {part}: {e.Message}", e);
+        }
+
+        var done = File.Exists(part) ? DownloadState.Load(statePath, manifest.Id, manifest.ChunkCount) : null;
+        done ??= new bool[manifest.ChunkCount];
+        long resumed = 0;
+        if (RandomAccess.GetLength(file) != manifest.Size)
+        {
+            RandomAccess.SetLength(file, manifest.Size);
+        }
+
+        // Re-verify what the sidecar claims: a file edited or truncated between runs costs a re-download, never wrong bytes.
+        var buffer = new byte[manifest.ChunkSize];
+        for (var i = 0; i < done.Length; i++)
+        {
+            if (!done[i])
+            {
+                continue;
+            }
+
+            var length = manifest.ChunkLength(i);
+            var read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, length), manifest.ChunkOffset(i), cancellationToken).ConfigureAwait(false);
+            done[i] = read == length && Sha256Digest.Compute(buffer.AsSpan(0, length)) == manifest.Chunks[i];
+            resumed += done[i] ? length : 0;
+        }
+
+        return new Downloader(http, options, manifest, file, done, resumed);
+    }
+
+    public static async Task<Manifest> FetchManifestAsync(HttpClient http, Uri origin, ContentId id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var uri = new Uri(origin, $"content/{id}/manifest");
+        try
+        {
+            using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                throw new DownloadException(DownloadFailure.NotFound, $"{uri}: 404: the server does not know content {id}");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new DownloadException(DownloadFailure.Failed, $"{uri}: HTTP {(int)response.StatusCode}");
+            }
+
+            if (response.Content.Headers.ContentLength > Manifest.MaxJsonBytes)
+            {
+                throw new DownloadException(DownloadFailure.Failed, $"{uri}: manifest larger than {Manifest.MaxJsonBytes} bytes");
+            }
+
+            var json = await ReadBoundedAsync(response, Manifest.MaxJsonBytes, cancellationToken).ConfigureAwait(false);
+            if (!Manifest.TryParse(json, out var manifest, out var error))
+            {
+                throw new DownloadException(DownloadFailure.Failed, $"{uri}: invalid manifest: {error}");
+            }
+
+            if (manifest!.Id != id)
+            {
+                throw new DownloadException(DownloadFailure.Failed, $"{uri}: the manifest's hash is {manifest.Id}, not the requested id");
+            }
+
+            return manifest;
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DownloadException(DownloadFailure.Failed, $"{uri}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Adds a peer (its session is started by the caller). Any time, also while running.</summary>
+    public void AddPeer(PeerSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        lock (_peersLock)
+        {
+            _peers.Add(new PeerSlot(session));
+        }
+
+        _peerAdded.Release();
+    }
+
+    public DownloadProgress Progress => new(Manifest.Size, Interlocked.Read(ref _fromPeers), Interlocked.Read(ref _fromHttp), _resumed, _done.Count(d => d), Manifest.ChunkCount);
+
+    /// <summary>Downloads every missing chunk, then renames <c>.part</c> to the output path and removes the sidecar.</summary>
+    public async Task<DownloadProgress> RunAsync(IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var attempts = new int[Manifest.ChunkCount];
+        var excluded = new Dictionary<int, HashSet<PeerSlot>>();
+        var inFlight = new Dictionary<Task<Fetched>, int>();
+        var started = new bool[Manifest.ChunkCount];
+        var httpInFlight = 0;
+        progress?.Report(Progress);
+        while (true)
+        {
+            // Schedule: chunks in order (a viewer streams from the front); a peer holding it when one is free,
+            // the origin when no live peer holds it.
+            for (var i = 0; i < _done.Length; i++)
+            {
+                if (_done[i] || started[i])
+                {
+                    continue;
+                }
+
+                var peer = PickPeer(i, excluded.GetValueOrDefault(i));
+                if (peer is not null)
+                {
+                    peer.InFlight++;
+                    started[i] = true;
+                    inFlight[FromPeerAsync(peer, i, cancellationToken)] = i;
+                }
+                else if (!_options.DisableHttpChunks && httpInFlight < _options.MaxHttpConcurrency && !AnyLivePeerHas(i, excluded.GetValueOrDefault(i)))
+                {
+                    httpInFlight++;
+                    started[i] = true;
+                    inFlight[FromHttpAsync(i, cancellationToken)] = i;
+                }
+            }
+
+            if (inFlight.Count == 0)
+            {
+                if (Array.TrueForAll(_done, d => d))
+                {
+                    break;
+                }
+
+                if (!HasLivePeers() && (!_options.DisableHttpChunks || Snapshot().Length > 0))
+                {
+                    throw new DownloadException(DownloadFailure.Failed, "no source left for the missing chunks");
+                }
+
+                // Nothing to do until a peer arrives or announces a chunk.
+                await _peerAdded.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var finished = await Task.WhenAny(inFlight.Keys).ConfigureAwait(false);
+            var index = inFlight[finished];
+            inFlight.Remove(finished);
+            started[index] = false;
+            var result = await finished.ConfigureAwait(false);
+            if (result.Peer is { } slot)
+            {
+                slot.InFlight--;
+            }
+            else
+            {
+                httpInFlight--;
+            }
+
+            if (result.Data is { } data && Sha256Digest.Compute(data) == Manifest.Chunks[index])
+            {
+                await RandomAccess.WriteAsync(_file, data, Manifest.ChunkOffset(index), cancellationToken).ConfigureAwait(false);
+                _done[index] = true;
+                if (result.Peer is null)
+                {
+                    Interlocked.Add(ref _fromHttp, data.Length);
+                }
+                else
+                {
+                    Interlocked.Add(ref _fromPeers, data.Length);
+                }
+
+                DownloadState.Save(StatePath, Manifest.Id, _done);
+                foreach (var other in Snapshot())
+                {
+                    other.Session.AnnounceHave(index);
+                }
+
+                progress?.Report(Progress);
+                continue;
+            }
+
+            if (result.Peer is { } failedPeer)
+            {
+                if (result.Data is not null)
+                {
+                    failedPeer.Banned = true; // delivered bytes that do not match the manifest: never asked again
+                }
+
+                (excluded.TryGetValue(index, out var set) ? set : excluded[index] = []).Add(failedPeer);
+            }
+            else if (++attempts[index] >= _options.MaxHttpAttempts)
+            {
+                if (result.NotFound)
+                {
+                    throw new DownloadException(DownloadFailure.NotFound, $"chunk {index}: the origin does not have it ({result.Error})");
+                }
+
+                throw new DownloadException(DownloadFailure.Failed, $"chunk {index}: {(result.Data is null ? result.Error : "bytes do not match the manifest's SHA-256")} after {attempts[index]} attempts");
+            }
+        }
+
+        RandomAccess.FlushToDisk(_file);
+        _file.Dispose();
+        File.Move(PartPath, _options.OutputPath, overwrite: true);
+        File.Delete(StatePath);
+        var final = Progress;
+        progress?.Report(final);
+        return final;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _file.Dispose();
+        foreach (var peer in Snapshot())
+        {
+            await peer.Session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _peerAdded.Dispose();
+    }
+
+    private PeerSlot? PickPeer(int index, HashSet<PeerSlot>? excluded)
+    {
+        PeerSlot? best = null;
+        foreach (var peer in Snapshot())
+        {
+            if (!peer.Banned && !peer.Session.IsClosed && peer.Session.Ready.IsCompletedSuccessfully && peer.Session.RemoteHas(index)
+                && peer.InFlight < _options.MaxRequestsPerPeer && (excluded is null || !excluded.Contains(peer))
+                && (best is null || peer.InFlight < best.InFlight))
+            {
+                best = peer;
+            }
+        }
+
+        return best;
+    }
+
+    private bool AnyLivePeerHas(int index, HashSet<PeerSlot>? excluded)
+    {
+        foreach (var peer in Snapshot())
+        {
+            if (!peer.Banned && !peer.Session.IsClosed && peer.Session.RemoteHas(index) && (excluded is null || !excluded.Contains(peer)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool HasLivePeers()
+    {
+        foreach (var peer in Snapshot())
+        {
+            if (!peer.Banned && !peer.Session.IsClosed)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private PeerSlot[] Snapshot()
+    {
+        lock (_peersLock)
+        {
+            return [.. _peers];
+        }
+    }
+
+    private static async Task<Fetched> FromPeerAsync(PeerSlot peer, int index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new Fetched(peer, await peer.Session.DownloadChunkAsync(index, cancellationToken).ConfigureAwait(false), false, null);
+        }
+        catch (PeerRequestException e)
+        {
+            return new Fetched(peer, null, e.Reason == RejectReason.NotFound, e.Message);
+        }
+    }
+
+    private async Task<Fetched> FromHttpAsync(int index, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(_options.Origin, $"content/{Manifest.Id}/chunks/{index}");
+        try
+        {
+            using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                return new Fetched(null, null, response.StatusCode == HttpStatusCode.NotFound, $"{uri}: HTTP {(int)response.StatusCode}");
+            }
+
+            return new Fetched(null, await ReadBoundedAsync(response, Manifest.ChunkLength(index), cancellationToken).ConfigureAwait(false), false, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or InvalidDataException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return new Fetched(null, null, false, $"{uri}: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads a body of at most <paramref name="limit"/> bytes: a server cannot make us allocate more.</summary>
+    private static async Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, int limit, CancellationToken cancellationToken)
+    {
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw new InvalidDataException($"response larger than {limit} bytes");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
+    }
+
+    private sealed record Fetched(PeerSlot? Peer, byte[]? Data, bool NotFound, string? Error);
+
+    private sealed class PeerSlot(PeerSession session)
+    {
+        public PeerSession Session { get; } = session;
+
+        public int InFlight { get; set; }
+
+        public bool Banned { get; set; }
+    }
+
+    private sealed class PartialFileSource(Downloader owner) : IChunkSource
+    {
+        public bool Has(int chunkIndex) => chunkIndex >= 0 && chunkIndex < owner._done.Length && Volatile.Read(ref owner._done[chunkIndex]);
+
+        public async ValueTask<ReadOnlyMemory<byte>?> GetAsync(int chunkIndex, CancellationToken cancellationToken)
+        {
+            if (!Has(chunkIndex))
+            {
+                return null;
+            }
+
+            var buffer = new byte[owner.Manifest.ChunkLength(chunkIndex)];
+            var read = await RandomAccess.ReadAsync(owner._file, buffer, owner.Manifest.ChunkOffset(chunkIndex), cancellationToken).ConfigureAwait(false);
+            return read == buffer.Length ? buffer : null;
+        }
+    }
+}
