@@ -14,6 +14,9 @@ namespace WebRtcCdn.Core.Peers;
 /// </summary>
 public sealed class PeerSessionCore
 {
+    /// <summary>Floating-point slack when comparing tokens: a rounding error must not delay a PIECE by one more wake-up.</summary>
+    private const double TokenSlack = 1e-6;
+
     private readonly Manifest _manifest;
     private readonly Func<int, bool> _hasLocal;
     private readonly PeerSessionOptions _options;
@@ -296,7 +299,8 @@ public sealed class PeerSessionCore
                 var missing = PieceLength(job) - _tokens;
                 if (missing > 0)
                 {
-                    next = Min(next, _lastRefill + TimeSpan.FromSeconds(missing / _options.UploadBytesPerSecond));
+                    // Rounded up to a whole tick, so that at the deadline the tokens are really there.
+                    next = Min(next, _lastRefill + TimeSpan.FromTicks((long)Math.Ceiling(missing * TimeSpan.TicksPerSecond / _options.UploadBytesPerSecond)));
                 }
             }
 
@@ -416,7 +420,7 @@ public sealed class PeerSessionCore
             var length = PieceLength(job);
             if (_options.UploadBytesPerSecond > 0)
             {
-                if (_tokens < length)
+                if (_tokens + TokenSlack < length)
                 {
                     break;
                 }
