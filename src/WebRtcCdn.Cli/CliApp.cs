@@ -1,5 +1,7 @@
 using System.CommandLine;
+using WebRtcCdn.Cli.Fetching;
 using WebRtcCdn.Cli.Publishing;
+using WebRtcCdn.Cli.Stats;
 using WebRtcCdn.Server.Hosting;
 
 namespace WebRtcCdn.Cli;
@@ -12,7 +14,21 @@ public static class CliApp
         var root = new RootCommand("WebRtcCdn: a peer-to-peer content delivery network over WebRTC data channels.");
         root.Subcommands.Add(ServeCommand());
         root.Subcommands.Add(PublishCommand.Create());
-        return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+        root.Subcommands.Add(FetchCommand.Create());
+        root.Subcommands.Add(StatsCommand.Create());
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+        {
+            // Usage errors exit 2 for every verb (as the verbs' own argument checks), so scripts can tell them from failures (1).
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync($"webrtc-cdn: {error.Message}").ConfigureAwait(false);
+            }
+
+            return 2;
+        }
+
+        return await parse.InvokeAsync().ConfigureAwait(false);
     }
 
     private static Command ServeCommand()
