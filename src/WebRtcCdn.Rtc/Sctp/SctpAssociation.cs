@@ -321,10 +321,15 @@ public sealed class SctpAssociation
 
         if (_t3 is { } t3 && now >= t3)
         {
-            if (_rq.HasUnacked)
+            if (!_rq.IsEmpty)
             {
-                RetransmissionTimeouts++;
-                _rq.OnRetransmissionTimeout();
+                if (_rq.HasUnacked)
+                {
+                    RetransmissionTimeouts++;
+                    _rq.OnRetransmissionTimeout();
+                }
+
+                // Also re-sends a lost FORWARD-TSN when only abandoned chunks remain (RFC 3758 sec. 3.5 C4).
                 _t3Backoff++;
                 _t3 = now + _rto.BackedOff(_t3Backoff);
                 CheckForwardTsn();
@@ -521,7 +526,7 @@ public sealed class SctpAssociation
         }
 
     done:
-        if (dataSeen && _tracker is not null)
+        if ((dataSeen || immediateAck) && _tracker is not null)
         {
             _packetsSinceAck++;
             // Immediate SACK on a gap or duplicate (pion/sctp#445), every second packet otherwise (RFC 9260 sec. 6.2).
@@ -668,12 +673,13 @@ public sealed class SctpAssociation
 
         WriteReconfig(ref writer);
 
+        var dataWritten = WriteData(ref writer, now);
         if (_sendForwardTsn)
         {
+            // After the data: retransmission attempts above may just have abandoned messages.
             WriteForwardTsn(ref writer);
         }
 
-        var dataWritten = WriteData(ref writer, now);
         if (writer.IsEmpty)
         {
             return 0;
@@ -939,9 +945,10 @@ public sealed class SctpAssociation
         var held = _reassembler.HeldBytes + _appHeldBytes;
         if (held + payload.Length > _options.ReceiveBufferSize)
         {
-            // Window exceeded: keep only the next expected TSN (it may complete a message and free space),
-            // and never more than twice the window, whatever the peer does.
-            if (tsn != _tracker.Cumulative + 1 || held + payload.Length > 2L * _options.ReceiveBufferSize)
+            // Window exceeded: keep only the next expected TSN (it may complete messages and free space;
+            // never beyond twice the window, whatever the peer does,
+            // and only while something above it waits for it, so window probes cannot grow memory).
+            if (tsn != _tracker.Cumulative + 1 || !_tracker.HasGaps || held + payload.Length > 2L * _options.ReceiveBufferSize)
             {
                 immediateAck = true;
                 return true;
@@ -969,23 +976,17 @@ public sealed class SctpAssociation
             return;
         }
 
-        var lostBefore = _rq.LostCount;
         if (!_rq.HandleSack(cum, arwnd, value.Slice(12, 4 * gaps), _now, out var cumAdvanced))
         {
             return;
         }
 
-        if (_rq.LostCount > lostBefore)
-        {
-            RetransmittedChunks += _rq.LostCount - lostBefore;
-        }
-
         if (cumAdvanced)
         {
             _t3Backoff = 0;
-            _t3 = _rq.HasUnacked ? _now + _rto.Rto : null;
+            _t3 = _rq.IsEmpty ? null : _now + _rto.Rto;
         }
-        else if (!_rq.HasUnacked)
+        else if (_rq.IsEmpty)
         {
             _t3 = null;
         }
@@ -1362,6 +1363,7 @@ public sealed class SctpAssociation
             {
                 if (_rq.TryTakeRetransmission(free, now, out var rtsn))
                 {
+                    RetransmittedChunks++;
                     ref var c = ref _rq.Get(rtsn);
                     WriteDataChunk(ref writer, rtsn, c.Message, c.Offset, c.Length, c.Ssn, c.Flags);
                     wrote = true;

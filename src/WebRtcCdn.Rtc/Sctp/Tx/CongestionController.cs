@@ -76,19 +76,21 @@ internal sealed class CongestionController
     /// <summary>Cumulative ack advanced by <paramref name="bytesAcked"/> while <paramref name="flightBefore"/> bytes were outstanding.</summary>
     public void OnAck(long bytesAcked, long flightBefore, bool inFastRecovery, TimeSpan latestRtt, TimeSpan minRtt)
     {
-        if (inFastRecovery || bytesAcked <= 0)
+        if (bytesAcked <= 0)
         {
             return;
         }
 
         // Grow only when the window was actually used (RFC 9260 sec. 7.2.1/7.2.2), with some slack for SACK spacing.
         var utilised = flightBefore + (2L * _mtu) >= Cwnd;
-        if (!utilised)
+        var noQueue = minRtt != TimeSpan.MaxValue && latestRtt <= minRtt + Max(minRtt / 8, TimeSpan.FromMilliseconds(1));
+        // RFC 9260 freezes cwnd during fast recovery; under steady random loss a big window is always in
+        // recovery, so growth continues there while the path shows no queue.
+        if (!utilised || (inFastRecovery && !noQueue))
         {
             return;
         }
 
-        var noQueue = minRtt != TimeSpan.MaxValue && latestRtt <= minRtt + Max(minRtt / 8, TimeSpan.FromMilliseconds(1));
         if (Cwnd <= Ssthresh || noQueue)
         {
             // RFC 3465 appropriate byte counting with L = 2 MTU: a SACK per two packets doubles cwnd per RTT.

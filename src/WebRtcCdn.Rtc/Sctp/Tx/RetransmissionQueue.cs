@@ -26,6 +26,7 @@ internal sealed class RetransmissionQueue
     private uint _cumAck;
     private int _lostScan;
     private uint _recoveryExit;
+    private TimeSpan _rackXmit = TimeSpan.MinValue;
 
     public RetransmissionQueue(uint initialTsn, CongestionController cc, RtoEstimator rto)
     {
@@ -107,7 +108,7 @@ internal sealed class RetransmissionQueue
         var hasHtna = false;
         uint htna = 0;
         var rttFrom = TimeSpan.MinValue;
-        var rackXmit = TimeSpan.MinValue;
+        var rackXmit = _rackXmit;
 
         while (_cumAck != cumTsn)
         {
@@ -178,6 +179,7 @@ internal sealed class RetransmissionQueue
 
         _previousGaps.Clear();
         _previousGaps.AddRange(_gaps);
+        _rackXmit = rackXmit;
 
         if (rttFrom != TimeSpan.MinValue)
         {
@@ -205,8 +207,15 @@ internal sealed class RetransmissionQueue
                         continue;
                     }
 
+                    // RACK (RFC 8985): only a chunk sent before something already delivered can be judged lost;
+                    // this also keeps a retransmission from being counted missing by SACKs for older data.
+                    if (c.SentAt >= rackXmit)
+                    {
+                        continue;
+                    }
+
                     c.Misses++;
-                    if (c.Misses >= MissThreshold || (c.SentAt < rackXmit && now - c.SentAt >= _rto.LatestRtt + reorderWindow))
+                    if (c.Misses >= MissThreshold || now - c.SentAt >= _rto.LatestRtt + reorderWindow)
                     {
                         c.State = TxChunkState.Lost;
                         c.Misses = 0;
