@@ -1306,8 +1306,9 @@ public sealed class SctpAssociation
     {
         var rwnd = CurrentRwnd();
         var v = writer.BeginChunk(ChunkType.Sack, 0);
-        // Keep room for data: gap blocks take at most half of the packet.
-        var len = _tracker!.WriteSack(v, (uint)rwnd, Math.Min(writer.FreeForChunkValue, _options.Mtu / 2));
+        // Keep room for data when there is some: gap blocks then take at most half of the packet.
+        var room = _sendQueue.HasData || _rq.LostCount > 0 ? Math.Min(writer.FreeForChunkValue, _options.Mtu / 2) : writer.FreeForChunkValue;
+        var len = _tracker!.WriteSack(v, (uint)rwnd, room);
         writer.EndChunk(len);
         _lastAdvertisedRwnd = rwnd;
         _sendSack = false;

@@ -73,8 +73,11 @@ internal sealed class CongestionController
         }
     }
 
-    /// <summary>Cumulative ack advanced by <paramref name="bytesAcked"/> while <paramref name="flightBefore"/> bytes were outstanding.</summary>
-    public void OnAck(long bytesAcked, long flightBefore, bool inFastRecovery, TimeSpan latestRtt, TimeSpan minRtt)
+    /// <summary>
+    /// A SACK acknowledged <paramref name="bytesAcked"/> new bytes (cumulatively or in gap blocks) while
+    /// <paramref name="flightBefore"/> bytes were outstanding.
+    /// </summary>
+    public void OnAck(long bytesAcked, long flightBefore, bool cumulativeAdvanced, bool inFastRecovery, TimeSpan latestRtt, TimeSpan minRtt)
     {
         if (bytesAcked <= 0)
         {
@@ -84,18 +87,33 @@ internal sealed class CongestionController
         // Grow only when the window was actually used (RFC 9260 sec. 7.2.1/7.2.2), with some slack for SACK spacing.
         var utilised = flightBefore + (2L * _mtu) >= Cwnd;
         var noQueue = minRtt != TimeSpan.MaxValue && latestRtt <= minRtt + Max(minRtt / 8, TimeSpan.FromMilliseconds(1));
-        // RFC 9260 freezes cwnd during fast recovery; under steady random loss a big window is always in
-        // recovery, so growth continues there while the path shows no queue.
-        if (!utilised || (inFastRecovery && !noQueue))
+        if (!noQueue && Cwnd <= Ssthresh && Cwnd >= 16L * _mtu)
+        {
+            // HyStart-like (RFC 9406 idea): the RTT rises before the queue overflows; leave slow start then.
+            Ssthresh = Cwnd;
+        }
+
+        if (!utilised)
         {
             return;
         }
 
-        if (Cwnd <= Ssthresh || noQueue)
+        // Queue-free growth stops at 1.5x the measured pipe: the RTT signal lags one round trip, and doubling
+        // past that would overflow a bottleneck queue of one BDP.
+        var rate = MaxDeliveryRate;
+        var belowPipeCap = rate == 0 || minRtt == TimeSpan.MaxValue || Cwnd < (long)(1.5 * rate * minRtt.TotalSeconds) + (4L * _mtu);
+        if ((Cwnd <= Ssthresh && cumulativeAdvanced && !inFastRecovery) || (noQueue && belowPipeCap))
         {
             // RFC 3465 appropriate byte counting with L = 2 MTU: a SACK per two packets doubles cwnd per RTT.
+            // RFC 9260 freezes cwnd in fast recovery and counts only cumulative acks; under steady random loss
+            // a big window is always in recovery with a hole, so growth continues while the path shows no queue.
             Cwnd += Math.Min(bytesAcked, 2L * _mtu);
             _partialBytesAcked = 0;
+            return;
+        }
+
+        if (!cumulativeAdvanced || inFastRecovery)
+        {
             return;
         }
 

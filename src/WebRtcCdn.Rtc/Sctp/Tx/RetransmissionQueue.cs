@@ -240,10 +240,7 @@ internal sealed class RetransmissionQueue
         if (newlyAcked > 0)
         {
             _cc.OnDelivered(newlyAcked, now, _rto.SmoothedRtt);
-            if (cumAdvanced)
-            {
-                _cc.OnAck(newlyAcked, flightBefore, InFastRecovery, _rto.LatestRtt, _rto.MinRtt);
-            }
+            _cc.OnAck(newlyAcked, flightBefore, cumAdvanced, InFastRecovery, _rto.LatestRtt, _rto.MinRtt);
         }
 
         PeerRwnd = Math.Max(0, arwnd - Flight);
