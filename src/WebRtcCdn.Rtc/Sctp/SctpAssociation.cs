@@ -26,6 +26,12 @@ public sealed class SctpAssociation
     /// <summary>Fragments smaller than this are not started at the tail of a packet: a fresh packet carries them better.</summary>
     private const int MinFragmentAtTail = 64;
 
+    /// <summary>
+    /// Chunks outstanding at most: keeps every stream's in-flight SSNs within half the 16-bit SSN space (the
+    /// receiver could not tell old from new otherwise) even with one-byte messages; 1 Gbit/s x 200 ms needs ~21k.
+    /// </summary>
+    private const int MaxOutstandingChunks = 30000;
+
     /// <summary>RFC 9260 sec. 3.3.10.12 User-Initiated Abort cause.</summary>
     private const ushort CauseUserInitiatedAbort = 12;
 
@@ -160,6 +166,10 @@ public sealed class SctpAssociation
     /// <summary>Inbound packets dropped (bad checksum, bad tag, malformed).</summary>
     public long DroppedPackets { get; private set; }
 
+    internal Reassembler ReassemblerForTests => _reassembler;
+
+    internal ReceivedTsnTracker? TrackerForTests => _tracker;
+
     public long GetBufferedAmount(ushort streamId) => _sendQueue.TryGetExisting(streamId, out var s) ? s.Buffered : 0;
 
     /// <summary>W3C bufferedAmountLowThreshold: a BufferedAmountLow event fires when the amount falls to it from above.</summary>
@@ -219,7 +229,7 @@ public sealed class SctpAssociation
             return;
         }
 
-        _appHeldBytes -= message.Length;
+        _appHeldBytes -= message.Length + Reassembler.ItemOverhead;
         var rwnd = CurrentRwnd();
         // RFC 9260 sec. 6.2: tell the sender when the window reopens substantially, or it waits for a probe.
         if (_tracker is not null && _lastAdvertisedRwnd < _options.ReceiveBufferSize / 2 && rwnd - _lastAdvertisedRwnd >= Math.Max(4L * _options.Mtu, _options.ReceiveBufferSize / 16))
@@ -1378,7 +1388,8 @@ public sealed class SctpAssociation
                 }
             }
 
-            if (!_sendQueue.HasData || _rq.Flight >= _cc.Cwnd || (_rq.PeerRwnd <= 0 && _rq.Flight > 0) || _rq.LostCount > 0)
+            if (!_sendQueue.HasData || _rq.Flight >= _cc.Cwnd || (_rq.PeerRwnd <= 0 && _rq.Flight > 0) || _rq.LostCount > 0
+                || _rq.Count >= MaxOutstandingChunks)
             {
                 break;
             }
@@ -1438,7 +1449,7 @@ public sealed class SctpAssociation
     {
         while (_reassembler.Ready.TryDequeue(out var m))
         {
-            _appHeldBytes += m.Length;
+            _appHeldBytes += m.Length + Reassembler.ItemOverhead;
             _events.Enqueue(new SctpEvent(SctpEventKind.Message) { Message = m, StreamId = m.StreamId });
         }
 

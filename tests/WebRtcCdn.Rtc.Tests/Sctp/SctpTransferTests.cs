@@ -60,7 +60,8 @@ public class SctpTransferTests(ITestOutputHelper output)
         {
             var pair = Connected(size, LinkProfile.Perfect(TimeSpan.FromMilliseconds(5)) with { LossRate = 0.02, ReorderRate = 0.1 });
             var t = Attach(pair, new BulkTransfer(pair, size < 100 ? 50_000 : 2L * 1024 * 1024 + 77, size));
-            Assert.True(pair.RunUntil(() => t.Done, TimeSpan.FromMinutes(10)), $"size {size}");
+            Assert.True(pair.RunUntil(() => t.Done, TimeSpan.FromMinutes(10)),
+                $"size {size}: received {t.BytesReceived}/{t.BytesSent} unacked {pair.A.UnacknowledgedBytes} queued {pair.A.TotalBufferedAmount} rtos {pair.A.RetransmissionTimeouts} rtx {pair.A.RetransmittedChunks} cwnd {pair.A.CongestionWindow} rxheld {pair.B.ReceiveBufferedBytes} dropped {pair.B.DroppedPackets}");
             Assert.Equal(0, t.OutOfPlace);
             Assert.True(t.HashesMatch());
         }

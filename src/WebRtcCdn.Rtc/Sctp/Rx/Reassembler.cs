@@ -10,6 +10,12 @@ namespace WebRtcCdn.Rtc.Sctp.Rx;
 /// </summary>
 internal sealed class Reassembler(int maxMessageSize)
 {
+    /// <summary>
+    /// Bookkeeping cost charged per held fragment or message on top of its payload, so that a flood of tiny
+    /// messages fills the window (and stops the sender) long before it costs real memory.
+    /// </summary>
+    public const int ItemOverhead = 64;
+
     private readonly Dictionary<uint, Fragment> _fragments = [];
     private readonly Dictionary<ushort, InboundStream> _streams = [];
     private readonly List<uint> _scratch = [];
@@ -23,6 +29,9 @@ internal sealed class Reassembler(int maxMessageSize)
 
     /// <summary>Complete messages dropped for exceeding the max message size.</summary>
     public int Dropped { get; private set; }
+
+    /// <summary>Ordered messages dropped because their SSN was already delivered (peer bug or attack).</summary>
+    public int StaleDropped { get; private set; }
 
     public void Add(uint tsn, ushort streamId, ushort ssn, uint ppid, byte flags, ReadOnlySpan<byte> payload)
     {
@@ -46,7 +55,7 @@ internal sealed class Reassembler(int maxMessageSize)
         var copy = ArrayPool<byte>.Shared.Rent(payload.Length);
         payload.CopyTo(copy);
         _fragments[tsn] = new Fragment(streamId, ssn, ppid, flags, copy, payload.Length);
-        HeldBytes += payload.Length;
+        HeldBytes += payload.Length + ItemOverhead;
         TryAssemble(tsn);
     }
 
@@ -77,7 +86,7 @@ internal sealed class Reassembler(int maxMessageSize)
                 {
                     if (s.Pending.Remove(x, out var m))
                     {
-                        HeldBytes -= m.Length;
+                        HeldBytes -= m.Length + ItemOverhead;
                         m.ReturnBuffer();
                     }
                 }
@@ -95,7 +104,7 @@ internal sealed class Reassembler(int maxMessageSize)
         {
             foreach (var m in s.Pending.Values)
             {
-                HeldBytes -= m.Length;
+                HeldBytes -= m.Length + ItemOverhead;
                 m.ReturnBuffer();
             }
         }
@@ -193,7 +202,7 @@ internal sealed class Reassembler(int maxMessageSize)
     {
         if (_fragments.Remove(tsn, out var f))
         {
-            HeldBytes -= f.Length;
+            HeldBytes -= f.Length + ItemOverhead;
             ArrayPool<byte>.Shared.Return(f.Buffer);
         }
     }
@@ -215,10 +224,11 @@ internal sealed class Reassembler(int maxMessageSize)
         }
         else if (SerialNumber.Lt(s.NextSsn, ssn) && s.Pending.TryAdd(ssn, message))
         {
-            HeldBytes += message.Length;
+            HeldBytes += message.Length + ItemOverhead;
         }
         else
         {
+            StaleDropped++;
             message.ReturnBuffer(); // an SSN already delivered: a peer bug or attack; never deliver twice
         }
     }
@@ -227,7 +237,7 @@ internal sealed class Reassembler(int maxMessageSize)
     {
         while (s.Pending.Remove(s.NextSsn, out var next))
         {
-            HeldBytes -= next.Length;
+            HeldBytes -= next.Length + ItemOverhead;
             s.NextSsn++;
             Ready.Enqueue(next);
         }

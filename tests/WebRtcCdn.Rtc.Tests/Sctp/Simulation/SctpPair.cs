@@ -38,6 +38,9 @@ public sealed class SctpPair
     /// <summary>Optional tamper hook: returns false to drop, may rewrite the packet (first argument: from A).</summary>
     public Func<bool, byte[], int, bool>? Tamper { get; set; }
 
+    /// <summary>Optional observer of every delivered packet (first argument: delivered to B).</summary>
+    public Action<bool, byte[], int>? OnDelivered { get; set; }
+
     public long Steps { get; private set; }
 
     public void ConnectBoth()
@@ -133,6 +136,7 @@ public sealed class SctpPair
     {
         while (link.TryReceive(Now, out var d))
         {
+            OnDelivered?.Invoke(to == B, d.Buffer, d.Length);
             to.HandleInboundPacket(d.Span, Now);
             SimulatedLink.Return(d);
         }
