@@ -32,6 +32,12 @@ public sealed class SctpPair
     /// <summary>Called for every event of A (first argument true) or B.</summary>
     public Action<bool, SctpEvent>? OnEvent { get; set; }
 
+    /// <summary>
+    /// When set, the pair does not poll the associations' events; this is called in the flush loop instead
+    /// (a layer above, like the data-channel manager, polls them) and returns whether it did anything.
+    /// </summary>
+    public Func<bool>? PollUpperLayers { get; set; }
+
     /// <summary>Called after every step, e.g. to let the application top up its send queue.</summary>
     public Action? AfterStep { get; set; }
 
@@ -101,6 +107,12 @@ public sealed class SctpPair
             progress = false;
             progress |= Drain(A, AToB, true);
             progress |= Drain(B, BToA, false);
+            if (PollUpperLayers is not null)
+            {
+                progress |= PollUpperLayers();
+                continue;
+            }
+
             while (A.PollEvent() is { } ea)
             {
                 progress = true;
