@@ -21,13 +21,20 @@ public sealed class SctpSimBench : IBenchSuite
 
     public Task<int> RunAsync(string[] args)
     {
+        if (args.Length > 0 && args[0] == "cpu")
+        {
+            RunCpu(64, print: false); // JIT warm-up
+            RunCpu(256);
+            return Task.FromResult(0);
+        }
+
         var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         Console.WriteLine($"sctp-sim: 1 Gbit/s bottleneck, queue = max(BDP, 256 KiB), {seconds} s virtual per case, utilisation measured after 2 s (and overall)");
         Console.WriteLine("| RTT ms | loss % | rwnd MiB | utilisation (steady) | utilisation (overall) | retransmitted | RTOs | sim real s |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         var rtts = args.Length > 1 ? [int.Parse(args[1], CultureInfo.InvariantCulture)] : new[] { 0, 20, 50, 100 };
         var losses = args.Length > 2 ? [double.Parse(args[2], CultureInfo.InvariantCulture)] : new[] { 0.0, 0.001 };
-        foreach (var rwndMiB in new[] { 8, 32 })
+        foreach (var rwndMiB in new[] { 8, 16, 32 })
         {
             foreach (var rttMs in rtts)
             {
@@ -38,6 +45,7 @@ public sealed class SctpSimBench : IBenchSuite
             }
         }
 
+        RunCpu(64, print: false); // JIT warm-up
         RunCpu(256);
         return Task.FromResult(0);
     }
@@ -93,7 +101,7 @@ public sealed class SctpSimBench : IBenchSuite
             $"| {rttMs} | {loss * 100:F1} | {rwndMiB} | {steady * 100:F1}% | {overall * 100:F1}% | {pair.A.RetransmittedChunks} | {pair.A.RetransmissionTimeouts} | {sw.Elapsed.TotalSeconds:F1} |"));
     }
 
-    private static void RunCpu(int megabytes)
+    private static void RunCpu(int megabytes, bool print = true)
     {
         // No delay, no rate limit: the pair runs as fast as the CPU goes; this is the protocol cost of both ends.
         foreach (var copy in new[] { false, true })
@@ -135,6 +143,11 @@ public sealed class SctpSimBench : IBenchSuite
             sw.Stop();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
             var mb = total / 1e6;
+            if (!print)
+            {
+                continue;
+            }
+
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"cpu ({(copy ? "Send(span): one copy in" : "Send(memory): no copy in")}): {megabytes} MiB in {sw.Elapsed.TotalSeconds:F2} s = {mb / sw.Elapsed.TotalSeconds:F0} MB/s through both associations and the simulator; " +
                 $"{cpu.TotalMilliseconds / mb:F2} ms CPU per MB; {(GC.GetAllocatedBytesForCurrentThread() - alloc0) / (double)total:F3} bytes allocated per payload byte; gen0 GCs {GC.CollectionCount(0) - gc0}"));

@@ -52,7 +52,7 @@ internal sealed class Reassembler(int maxMessageSize)
             return;
         }
 
-        var copy = ArrayPool<byte>.Shared.Rent(payload.Length);
+        var copy = FragmentPool.Instance.Rent(payload.Length);
         payload.CopyTo(copy);
         _fragments[tsn] = new Fragment(streamId, ssn, ppid, flags, copy, payload.Length);
         HeldBytes += payload.Length + ItemOverhead;
@@ -115,7 +115,7 @@ internal sealed class Reassembler(int maxMessageSize)
     {
         foreach (var f in _fragments.Values)
         {
-            ArrayPool<byte>.Shared.Return(f.Buffer);
+            FragmentPool.Instance.Return(f.Buffer);
         }
 
         _fragments.Clear();
@@ -203,7 +203,7 @@ internal sealed class Reassembler(int maxMessageSize)
         if (_fragments.Remove(tsn, out var f))
         {
             HeldBytes -= f.Length + ItemOverhead;
-            ArrayPool<byte>.Shared.Return(f.Buffer);
+            FragmentPool.Instance.Return(f.Buffer);
         }
     }
 

@@ -9,6 +9,9 @@ namespace WebRtcCdn.Rtc.Tests.Sctp.Simulation;
 /// </summary>
 public sealed class SimulatedLink(LinkProfile profile, Random random)
 {
+    /// <summary>The link may hold a whole window of packets; the shared pool keeps too few arrays for that.</summary>
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(2048, 65536);
+
     private readonly PriorityQueue<Datagram, (TimeSpan, long)> _queue = new();
     private TimeSpan _busyUntil;
     private long _sequence;
@@ -67,7 +70,7 @@ public sealed class SimulatedLink(LinkProfile profile, Random random)
         return false;
     }
 
-    public static void Return(Datagram datagram) => ArrayPool<byte>.Shared.Return(datagram.Buffer);
+    public static void Return(Datagram datagram) => Pool.Return(datagram.Buffer);
 
     private TimeSpan Jitter()
     {
@@ -82,7 +85,7 @@ public sealed class SimulatedLink(LinkProfile profile, Random random)
 
     private void Enqueue(ReadOnlySpan<byte> packet, TimeSpan at)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(packet.Length);
+        var buffer = Pool.Rent(packet.Length);
         packet.CopyTo(buffer);
         _queue.Enqueue(new Datagram(buffer, packet.Length), (at, _sequence++));
     }
