@@ -211,4 +211,18 @@ public class SctpTransferTests(ITestOutputHelper output)
         Assert.True(pair.RunUntil(() => t.Done, TimeSpan.FromMinutes(20)));
         Assert.True(t.HashesMatch());
     }
+
+    [Fact]
+    public void Same_seed_same_run()
+    {
+        (TimeSpan, long, long) Run()
+        {
+            var pair = Connected(99, new LinkProfile { Delay = TimeSpan.FromMilliseconds(7), LossRate = 0.03, ReorderRate = 0.1, DuplicateRate = 0.01, BytesPerSecond = 10_000_000 });
+            var t = Attach(pair, new BulkTransfer(pair, 4L * 1024 * 1024, 10_000));
+            Assert.True(pair.RunUntil(() => t.Done, TimeSpan.FromMinutes(5)));
+            return (pair.Now, pair.Steps, pair.A.RetransmittedChunks);
+        }
+
+        Assert.Equal(Run(), Run());
+    }
 }

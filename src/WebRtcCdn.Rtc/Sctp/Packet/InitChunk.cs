@@ -70,6 +70,10 @@ internal ref struct InitChunk
                 case ParameterType.StateCookie:
                     init.Cookie = p;
                     break;
+                case 5 or 6 or 9 or 11 or 12:
+                    // IPv4/IPv6 address, cookie preservative, host name, supported address types: meaningless
+                    // over DTLS (RFC 8261 sec. 4), skipped; usrsctp-based peers may still send them.
+                    break;
                 default:
                     // Unknown parameters: the top two bits say skip or stop (sec. 3.2.1); reporting them is optional.
                     if ((type & 0x8000) == 0)
