@@ -77,6 +77,7 @@ public sealed class SctpAssociation
     private TimeSpan? _t3;
     private int _t3Backoff;
     private TimeSpan? _delayedAck;
+    private TimeSpan? _probeTimer;
     private TimeSpan? _heartbeatAt;
     private TimeSpan? _reconfigTimer;
     private int _reconfigBackoff;
@@ -159,6 +160,9 @@ public sealed class SctpAssociation
 
     /// <summary>Number of retransmission timeouts so far (diagnostics).</summary>
     public long RetransmissionTimeouts { get; private set; }
+
+    /// <summary>Tail-loss probes sent so far (diagnostics).</summary>
+    public long TailLossProbes { get; private set; }
 
     /// <summary>DATA chunks retransmitted so far (diagnostics).</summary>
     public long RetransmittedChunks { get; private set; }
@@ -295,6 +299,7 @@ public sealed class SctpAssociation
         Min(ref min, _t2);
         Min(ref min, _t3);
         Min(ref min, _delayedAck);
+        Min(ref min, _probeTimer);
         Min(ref min, _heartbeatAt);
         Min(ref min, _reconfigTimer);
         return min;
@@ -347,6 +352,23 @@ public sealed class SctpAssociation
             else
             {
                 _t3 = null;
+            }
+        }
+
+        if (_probeTimer is { } pt && now >= pt)
+        {
+            _probeTimer = null;
+            if (_rq.Flight > 0 && State is SctpAssociationState.Established or SctpAssociationState.ShutdownPending or SctpAssociationState.ShutdownReceived)
+            {
+                // RFC 8985 sec. 7: the last chunk again, beyond cwnd; the SACK it provokes lets RACK repair a lost
+                // tail without waiting for the (>= 400 ms) T3 timer. Not for partially reliable chunks, where a
+                // probe would count as a retransmission. (RFC 8985 prefers new data; with a window-limited sender
+                // that would just add to the queue.)
+                if (_rq.MarkLastInFlightLost())
+                {
+                    TailLossProbes++;
+                    _rq.FastRetransmitPending = true;
+                }
             }
         }
 
@@ -703,6 +725,8 @@ public sealed class SctpAssociation
                 _t3Backoff = 0;
                 _t3 = now + _rto.Rto;
             }
+
+            ArmProbe();
         }
 
         return writer.Finish(_peerAcceptsZeroChecksum);
@@ -899,7 +923,7 @@ public sealed class SctpAssociation
 
         var wasOpen = State != SctpAssociationState.Closed || _tracker is not null;
         State = SctpAssociationState.Closed;
-        _t1 = _t2 = _t3 = _delayedAck = _heartbeatAt = _reconfigTimer = null;
+        _t1 = _t2 = _t3 = _delayedAck = _heartbeatAt = _reconfigTimer = _probeTimer = null;
         _sendInit = _sendCookieEcho = _sendCookieAck = _sendSack = _sendForwardTsn = _sendShutdown = _sendShutdownAck = _sendHeartbeat = false;
         _sendOutgoingRequest = false;
         _initAck = null;
@@ -1000,6 +1024,8 @@ public sealed class SctpAssociation
         {
             _t3 = null;
         }
+
+        ArmProbe();
 
         CheckForwardTsn();
         CheckShutdownProgress();
@@ -1423,6 +1449,30 @@ public sealed class SctpAssociation
 
         return wrote;
     }
+
+    /// <summary>
+    /// Probe timeout (RFC 8985 sec. 7.2): 2 SRTT, plus the peer's delayed-ack allowance when only one packet is in
+    /// flight; only when it comes before T3 (otherwise T3 does the job).
+    /// </summary>
+    private void ArmProbe()
+    {
+        if (_rq.Flight <= 0 || !_rto.HasSample)
+        {
+            _probeTimer = null;
+            return;
+        }
+
+        var pto = Max(2 * _rto.SmoothedRtt, TimeSpan.FromMilliseconds(10));
+        if (_rq.Flight <= _maxDataPayload)
+        {
+            pto += _options.DelayedAckMax;
+        }
+
+        var at = _now + pto;
+        _probeTimer = _t3 is { } t3 && at >= t3 ? null : at;
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static void WriteDataChunk(ref PacketWriter writer, uint tsn, OutgoingMessage m, int offset, int length, ushort ssn, byte flags)
     {

@@ -225,4 +225,28 @@ public class SctpTransferTests(ITestOutputHelper output)
 
         Assert.Equal(Run(), Run());
     }
+
+    [Fact]
+    public void Lost_tail_is_repaired_by_a_probe_before_the_retransmission_timer()
+    {
+        var pair = Connected(31, LinkProfile.Perfect(TimeSpan.FromMilliseconds(10)));
+        SctpHandshakeTests.AssertDataFlowsBothWays(pair); // gives both sides an RTT sample
+        var dataPackets = 0;
+        pair.Tamper = (fromA, buf, n) => !(fromA && buf[12] == 0 && ++dataPackets == 10); // drop the last DATA packet once
+        TimeSpan? deliveredAt = null;
+        pair.OnEvent = (a, e) =>
+        {
+            if (!a && e.Kind == SctpEventKind.Message)
+            {
+                deliveredAt = pair.Now;
+                pair.B.Release(e.Message!);
+            }
+        };
+        var start = pair.Now;
+        pair.A.Send(1, 53, new byte[10 * 1172]);
+        Assert.True(pair.RunUntil(() => deliveredAt.HasValue, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, pair.A.TailLossProbes);
+        Assert.Equal(0, pair.A.RetransmissionTimeouts);
+        Assert.True(deliveredAt - start < pair.A.Rto, $"delivered after {(deliveredAt - start)?.TotalMilliseconds} ms");
+    }
 }

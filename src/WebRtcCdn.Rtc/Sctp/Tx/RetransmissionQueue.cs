@@ -114,7 +114,7 @@ internal sealed class RetransmissionQueue
         {
             var tsn = _cumAck + 1;
             ref var c = ref _ring[_head];
-            if (AckOne(ref c, ref newlyAcked, ref rttFrom, ref rackXmit))
+            if (AckOne(ref c, now, ref newlyAcked, ref rttFrom, ref rackXmit))
             {
                 hasHtna = true;
                 htna = tsn;
@@ -168,7 +168,7 @@ internal sealed class RetransmissionQueue
                 var stop = p < _previousGaps.Count && SerialNumber.Le(_previousGaps[p].Start, end) ? _previousGaps[p].Start - 1 : end;
                 for (; SerialNumber.Le(t, stop); t++)
                 {
-                    if (AckOne(ref Get(t), ref newlyAcked, ref rttFrom, ref rackXmit) && (!hasHtna || SerialNumber.Gt(t, htna)))
+                    if (AckOne(ref Get(t), now, ref newlyAcked, ref rttFrom, ref rackXmit) && (!hasHtna || SerialNumber.Gt(t, htna)))
                     {
                         hasHtna = true;
                         htna = t;
@@ -314,6 +314,32 @@ internal sealed class RetransmissionQueue
         return false;
     }
 
+    /// <summary>Tail-loss probe (RFC 8985 sec. 7): the most recently sent chunk in flight is retransmitted.</summary>
+    public bool MarkLastInFlightLost()
+    {
+        for (var i = _count - 1; i >= 0; i--)
+        {
+            ref var c = ref _ring[(_head + i) & (_ring.Length - 1)];
+            if (c.State == TxChunkState.InFlight)
+            {
+                if (c.Message.IsPartiallyReliable)
+                {
+                    return false; // a probe would count as a retransmission and could abandon a message that arrived
+                }
+
+                c.State = TxChunkState.Lost;
+                c.Misses = 0;
+                c.IsProbe = true;
+                Flight -= c.Length;
+                LostCount++;
+                _lostScan = 0;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Marks every chunk of the message holding <paramref name="tsn"/> abandoned (its chunks are consecutive).</summary>
     public void AbandonMessage(uint tsn)
     {
@@ -400,7 +426,7 @@ internal sealed class RetransmissionQueue
         HeldBytes = 0;
     }
 
-    private bool AckOne(ref TxChunk c, ref long newlyAcked, ref TimeSpan rttFrom, ref TimeSpan rackXmit)
+    private bool AckOne(ref TxChunk c, TimeSpan now, ref long newlyAcked, ref TimeSpan rttFrom, ref TimeSpan rackXmit)
     {
         switch (c.State)
         {
@@ -416,18 +442,17 @@ internal sealed class RetransmissionQueue
 
         c.State = TxChunkState.Acked;
         newlyAcked += c.Length;
-        if (c.Transmissions == 1)
+        // Karn: only never-retransmitted chunks give unambiguous RTT samples. For RACK a tail-loss probe counts
+        // too once at least min RTT has passed since it was sent (RFC 8985 sec. 6.2: then its ack is most likely
+        // for the probe); that is what lets the probe reveal the holes before it.
+        if (c.Transmissions == 1 && c.SentAt > rttFrom)
         {
-            // Karn: only never-retransmitted chunks give unambiguous RTT and RACK samples.
-            if (c.SentAt > rttFrom)
-            {
-                rttFrom = c.SentAt;
-            }
+            rttFrom = c.SentAt;
+        }
 
-            if (c.SentAt > rackXmit)
-            {
-                rackXmit = c.SentAt;
-            }
+        if ((c.Transmissions == 1 || (c.IsProbe && _rto.MinRtt != TimeSpan.MaxValue && now - c.SentAt >= _rto.MinRtt)) && c.SentAt > rackXmit)
+        {
+            rackXmit = c.SentAt;
         }
 
         return true;

@@ -21,5 +21,8 @@ internal struct TxChunk
     public TxChunkState State;
     public int Transmissions;
     public int Misses;
+
+    /// <summary>Retransmitted as a tail-loss probe (its acknowledgement may feed RACK).</summary>
+    public bool IsProbe;
     public TimeSpan SentAt;
 }
