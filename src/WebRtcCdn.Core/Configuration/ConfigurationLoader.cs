@@ -167,8 +167,74 @@ public static class ConfigurationLoader
                     }
 
                     break;
-                default: throw Unknown(keyPath, value, ["address", "ssl"]);
+                case "redis": s.Redis = Scalar(value, keyPath).Trim(); break;
+                case "token_secret":
+                    s.TokenSecret = Scalar(value, keyPath);
+                    // 16 bytes is the least HMAC key worth having (RFC 2104 recommends at least the hash output).
+                    if (s.TokenSecret.Length is > 0 and < 16)
+                    {
+                        throw At(keyPath, value, "a token secret must be at least 16 characters (or empty for the unauthenticated local mode)");
+                    }
+
+                    break;
+                case "network_groups":
+                    s.NetworkGroups.Clear();
+                    foreach (var (cidr, group, groupPath) in Entries(AsMapping(value, keyPath), keyPath))
+                    {
+                        if (!System.Net.IPNetwork.TryParse(cidr, out var network))
+                        {
+                            throw At(groupPath, group, $"invalid CIDR block '{cidr}': expected an address/prefix such as 10.1.0.0/16");
+                        }
+
+                        var name = Scalar(group, groupPath).Trim();
+                        if (name.Length is 0 or > 64)
+                        {
+                            throw At(groupPath, group, "a network group name must have 1 to 64 characters");
+                        }
+
+                        s.NetworkGroups.Add(new NetworkGroupOptions { Network = network, Group = name });
+                    }
+
+                    break;
+                case "limits": BindSignalingLimits(s.Limits, value, keyPath); break;
+                default: throw Unknown(keyPath, value, ["address", "ssl", "redis", "token_secret", "network_groups", "limits"]);
             }
+        }
+    }
+
+    private static void BindSignalingLimits(SignalingLimitsOptions l, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "max_message_size":
+                    var size = Size(value, keyPath);
+                    // Below 4 KiB a real SDP offer does not fit; above 1 MiB one message could hold a browser hostage.
+                    if (size < 4 << 10 || size > 1 << 20)
+                    {
+                        throw At(keyPath, value, $"message size {ByteSize.Format(size)} is outside 4KB..1MB");
+                    }
+
+                    l.MaxMessageSize = (int)size;
+                    break;
+                case "message_rate": l.MessageRate = Int(value, keyPath, 1, 100_000); break;
+                case "message_burst": l.MessageBurst = Int(value, keyPath, 1, 100_000); break;
+                case "connections_per_ip": l.ConnectionsPerIp = Int(value, keyPath, 1, 1_000_000); break;
+                case "peers_per_swarm": l.PeersPerSwarm = Int(value, keyPath, 1, 10_000_000); break;
+                case "swarms_per_peer": l.SwarmsPerPeer = Int(value, keyPath, 1, 1024); break;
+                case "send_queue": l.SendQueue = Int(value, keyPath, 4, 65_536); break;
+                case "heartbeat_interval": l.HeartbeatInterval = PositiveDuration(value, keyPath); break;
+                case "idle_timeout": l.IdleTimeout = PositiveDuration(value, keyPath); break;
+                case "cluster_ttl": l.ClusterTtl = PositiveDuration(value, keyPath); break;
+                default:
+                    throw Unknown(keyPath, value, ["max_message_size", "message_rate", "message_burst", "connections_per_ip", "peers_per_swarm", "swarms_per_peer", "send_queue", "heartbeat_interval", "idle_timeout", "cluster_ttl"]);
+            }
+        }
+
+        if (l.IdleTimeout <= l.HeartbeatInterval)
+        {
+            throw At(path, node, "idle_timeout must be longer than heartbeat_interval");
         }
     }
 
@@ -194,7 +260,17 @@ public static class ConfigurationLoader
                     }
 
                     break;
-                default: throw Unknown(keyPath, value, ["stun", "turn"]);
+                case "turn_secret": ice.TurnSecret = Scalar(value, keyPath); break;
+                case "turn_ttl":
+                    ice.TurnTtl = PositiveDuration(value, keyPath);
+                    // At least a minute so a client can use what it was given; at most a week so a leaked credential dies.
+                    if (ice.TurnTtl < TimeSpan.FromMinutes(1) || ice.TurnTtl > TimeSpan.FromDays(7))
+                    {
+                        throw At(keyPath, value, "turn_ttl must be between 1m and 7d");
+                    }
+
+                    break;
+                default: throw Unknown(keyPath, value, ["stun", "turn", "turn_secret", "turn_ttl"]);
             }
         }
     }
@@ -267,7 +343,30 @@ public static class ConfigurationLoader
 
                     break;
                 case "chunk_ttl": c.ChunkTtl = PositiveDuration(value, keyPath); break;
-                default: throw Unknown(keyPath, value, ["max_cache_size", "chunk_ttl"]);
+                case "store_path": c.StorePath = Scalar(value, keyPath).Trim(); break;
+                case "memory_cache_size":
+                    c.MemoryCacheSize = Size(value, keyPath);
+                    // The memory tier must stay a cache, not the process: 64 GiB is far above any sane setting.
+                    if (c.MemoryCacheSize > 64L << 30)
+                    {
+                        throw At(keyPath, value, "must be at most 64GB");
+                    }
+
+                    break;
+                case "pin_published": c.PinPublished = Bool(value, keyPath); break;
+                case "upstream": c.Upstream = UpstreamUrl(value, keyPath); break;
+                case "publisher_signing_key": c.PublisherSigningKey = Scalar(value, keyPath).Trim(); break;
+                case "publisher_public_key": c.PublisherPublicKey = Scalar(value, keyPath).Trim(); break;
+                case "publish_token":
+                    c.PublishToken = Scalar(value, keyPath);
+                    // A short token is guessable; 16 characters is the least a random token needs.
+                    if (c.PublishToken.Length is > 0 and < 16)
+                    {
+                        throw At(keyPath, value, "must be at least 16 characters (or empty to disable the publish API)");
+                    }
+
+                    break;
+                default: throw Unknown(keyPath, value, ["max_cache_size", "chunk_ttl", "store_path", "memory_cache_size", "pin_published", "upstream", "publisher_signing_key", "publisher_public_key", "publish_token"]);
             }
         }
     }
@@ -329,13 +428,51 @@ public static class ConfigurationLoader
         return uri.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
     }
 
+    /// <summary>An absolute http(s) URL without query or fragment; a trailing '/' is added so paths append under it.</summary>
+    private static string UpstreamUrl(YamlNode node, string path)
+    {
+        var text = Scalar(node, path).Trim();
+        if (text.Length == 0)
+        {
+            return text;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")
+            || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
+        {
+            throw At(path, node, $"invalid upstream '{text}': expected an http:// or https:// URL without query, such as https://origin.example.com/media/");
+        }
+
+        return text.EndsWith('/') ? text : text + "/";
+    }
+
     private static void Validate(WebRtcCdnOptions o)
     {
+        RequireKey(o.Content.PublisherSigningKey, $"{RootKey}.content.publisher_signing_key");
+        RequireKey(o.Content.PublisherPublicKey, $"{RootKey}.content.publisher_public_key");
         var ssl = o.Signaling.Ssl;
         if (ssl.Enabled)
         {
             RequireFile(ssl.Cert, $"{RootKey}.signaling.ssl.cert", "certificate");
             RequireFile(ssl.Key, $"{RootKey}.signaling.ssl.key", "private key");
+        }
+    }
+
+    private static void RequireKey(string path, string keyPath)
+    {
+        if (path.Length == 0)
+        {
+            return;
+        }
+
+        RequireFile(path, keyPath, "ECDSA P-256 key");
+        try
+        {
+            using var key = Content.ManifestSignature.LoadPem(path);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException(keyPath, $"cannot load ECDSA P-256 key '{path}': {e.Message}");
         }
     }
 

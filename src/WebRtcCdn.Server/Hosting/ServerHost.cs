@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using WebRtcCdn.Core.Configuration;
 using WebRtcCdn.Server.Health;
+using WebRtcCdn.Server.Origin;
+using WebRtcCdn.Server.Signaling;
 
 namespace WebRtcCdn.Server.Hosting;
 
@@ -30,6 +32,7 @@ public static class ServerHost
             Args = [],
         });
         builder.Services.AddSingleton(options);
+        builder.Services.AddOrigin(options);
         builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", Microsoft.Extensions.Logging.LogLevel.Information);
         // Start-up failures are reported by ServerProgram as one line; the host's own stack-trace dump is noise.
@@ -66,9 +69,12 @@ public static class ServerHost
             }
         });
 
+        builder.Services.AddSignaling(options);
         configureBuilder?.Invoke(builder);
         var app = builder.Build();
         app.MapHealthEndpoints();
+        app.MapOrigin();
+        app.MapSignaling();
         configureApp?.Invoke(app);
         return app;
     }
