@@ -267,7 +267,30 @@ public static class ConfigurationLoader
 
                     break;
                 case "chunk_ttl": c.ChunkTtl = PositiveDuration(value, keyPath); break;
-                default: throw Unknown(keyPath, value, ["max_cache_size", "chunk_ttl"]);
+                case "store_path": c.StorePath = Scalar(value, keyPath).Trim(); break;
+                case "memory_cache_size":
+                    c.MemoryCacheSize = Size(value, keyPath);
+                    // The memory tier must stay a cache, not the process: 64 GiB is far above any sane setting.
+                    if (c.MemoryCacheSize > 64L << 30)
+                    {
+                        throw At(keyPath, value, "must be at most 64GB");
+                    }
+
+                    break;
+                case "pin_published": c.PinPublished = Bool(value, keyPath); break;
+                case "upstream": c.Upstream = UpstreamUrl(value, keyPath); break;
+                case "publisher_signing_key": c.PublisherSigningKey = Scalar(value, keyPath).Trim(); break;
+                case "publisher_public_key": c.PublisherPublicKey = Scalar(value, keyPath).Trim(); break;
+                case "publish_token":
+                    c.PublishToken = Scalar(value, keyPath);
+                    // A short token is guessable; 16 characters is the least a random token needs.
+                    if (c.PublishToken.Length is > 0 and < 16)
+                    {
+                        throw At(keyPath, value, "must be at least 16 characters (or empty to disable the publish API)");
+                    }
+
+                    break;
+                default: throw Unknown(keyPath, value, ["max_cache_size", "chunk_ttl", "store_path", "memory_cache_size", "pin_published", "upstream", "publisher_signing_key", "publisher_public_key", "publish_token"]);
             }
         }
     }
@@ -329,13 +352,51 @@ public static class ConfigurationLoader
         return uri.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
     }
 
+    /// <summary>An absolute http(s) URL without query or fragment; a trailing '/' is added so paths append under it.</summary>
+    private static string UpstreamUrl(YamlNode node, string path)
+    {
+        var text = Scalar(node, path).Trim();
+        if (text.Length == 0)
+        {
+            return text;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https")
+            || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
+        {
+            throw At(path, node, $"invalid upstream '{text}': expected an http:// or https:// URL without query, such as https://origin.example.com/media/");
+        }
+
+        return text.EndsWith('/') ? text : text + "/";
+    }
+
     private static void Validate(WebRtcCdnOptions o)
     {
+        RequireKey(o.Content.PublisherSigningKey, $"{RootKey}.content.publisher_signing_key");
+        RequireKey(o.Content.PublisherPublicKey, $"{RootKey}.content.publisher_public_key");
         var ssl = o.Signaling.Ssl;
         if (ssl.Enabled)
         {
             RequireFile(ssl.Cert, $"{RootKey}.signaling.ssl.cert", "certificate");
             RequireFile(ssl.Key, $"{RootKey}.signaling.ssl.key", "private key");
+        }
+    }
+
+    private static void RequireKey(string path, string keyPath)
+    {
+        if (path.Length == 0)
+        {
+            return;
+        }
+
+        RequireFile(path, keyPath, "ECDSA P-256 key");
+        try
+        {
+            using var key = Content.ManifestSignature.LoadPem(path);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException(keyPath, $"cannot load ECDSA P-256 key '{path}': {e.Message}");
         }
     }
 

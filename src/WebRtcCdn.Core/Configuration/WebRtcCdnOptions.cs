@@ -91,6 +91,44 @@ public sealed class ContentOptions
 
     /// <summary>The seed's 24h time-to-live for cached chunks.</summary>
     public TimeSpan ChunkTtl { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// The chunk store's directory. Empty (the default) means <see cref="DefaultStorePath"/>: the user's data
+    /// directory, so that a server started anywhere finds its store again and never writes into the
+    /// current (perhaps read-only, perhaps a source checkout) directory.
+    /// </summary>
+    public string StorePath { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Memory tier of the chunk store. 256 MiB holds the hot set of a few popular videos at the default 1 MiB
+    /// chunks while staying small next to the 10GB disk tier on a modest server.
+    /// </summary>
+    public long MemoryCacheSize { get; set; } = 256L << 20;
+
+    /// <summary>Published content is the origin's source of truth, so by default it is never evicted or expired.</summary>
+    public bool PinPublished { get; set; } = true;
+
+    /// <summary>Upstream origin (absolute http/https URL) for pull-through; empty disables pull-through.</summary>
+    public string Upstream { get; set; } = string.Empty;
+
+    /// <summary>PEM file with the publisher's ECDSA P-256 private key: content published by this server is signed with it.</summary>
+    public string PublisherSigningKey { get; set; } = string.Empty;
+
+    /// <summary>PEM file with the publisher's P-256 public key: manifests in the store that are not signed by it are refused at start-up.</summary>
+    public string PublisherPublicKey { get; set; } = string.Empty;
+
+    /// <summary>
+    /// Bearer token that authorises POST /content (publishing over HTTP). A secret: never logged. Empty (the
+    /// default) disables the publish API: nobody may write to an origin unless its operator chose a token.
+    /// </summary>
+    public string PublishToken { get; set; } = string.Empty;
+
+    /// <summary>~/.local/share/webrtc-cdn/store on Linux (XDG_DATA_HOME), %LOCALAPPDATA%\webrtc-cdn\store on Windows.</summary>
+    public static string DefaultStorePath =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "webrtc-cdn", "store");
+
+    /// <summary>The store directory in effect (<see cref="StorePath"/> or the default).</summary>
+    public string EffectiveStorePath => string.IsNullOrWhiteSpace(StorePath) ? DefaultStorePath : StorePath;
 }
 
 public sealed class PerformanceOptions
