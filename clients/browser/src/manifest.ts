@@ -48,6 +48,8 @@ export async function parseManifest(json: string, expectedId?: string): Promise<
   for (const k of ["version", "name", "mediaType", "size", "chunkSize", "chunks"]) if (!(k in o)) throw new ManifestError(`manifest is missing field '${k}'`);
   if (o.version !== 1) throw new ManifestError(`unsupported manifest version ${String(o.version)}`);
   if (typeof o.name !== "string" || o.name.length === 0) throw new ManifestError("manifest name is empty or not a string");
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(o.name)) throw new ManifestError("manifest name contains a control character");
   if (typeof o.mediaType !== "string" || !/^[\w.+-]+\/[\w.+-]+$/.test(o.mediaType)) throw new ManifestError("manifest media type is invalid");
   if (typeof o.size !== "number" || !Number.isSafeInteger(o.size) || o.size < 0) throw new ManifestError("manifest size is invalid");
   if (typeof o.chunkSize !== "number" || !Number.isInteger(o.chunkSize) || o.chunkSize < MIN_CHUNK || o.chunkSize > MAX_CHUNK)
