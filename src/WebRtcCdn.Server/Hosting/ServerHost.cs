@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using WebRtcCdn.Core.Configuration;
 using WebRtcCdn.Server.Health;
+using WebRtcCdn.Server.Origin;
 
 namespace WebRtcCdn.Server.Hosting;
 
@@ -30,6 +31,7 @@ public static class ServerHost
             Args = [],
         });
         builder.Services.AddSingleton(options);
+        builder.Services.AddOrigin(options);
         builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", Microsoft.Extensions.Logging.LogLevel.Information);
         // Start-up failures are reported by ServerProgram as one line; the host's own stack-trace dump is noise.
@@ -69,6 +71,7 @@ public static class ServerHost
         configureBuilder?.Invoke(builder);
         var app = builder.Build();
         app.MapHealthEndpoints();
+        app.MapOrigin();
         configureApp?.Invoke(app);
         return app;
     }
