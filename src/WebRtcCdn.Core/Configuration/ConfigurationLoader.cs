@@ -167,8 +167,74 @@ public static class ConfigurationLoader
                     }
 
                     break;
-                default: throw Unknown(keyPath, value, ["address", "ssl"]);
+                case "redis": s.Redis = Scalar(value, keyPath).Trim(); break;
+                case "token_secret":
+                    s.TokenSecret = Scalar(value, keyPath);
+                    // 16 bytes is the least HMAC key worth having (RFC 2104 recommends at least the hash output).
+                    if (s.TokenSecret.Length is > 0 and < 16)
+                    {
+                        throw At(keyPath, value, "a token secret must be at least 16 characters (or empty for the unauthenticated local mode)");
+                    }
+
+                    break;
+                case "network_groups":
+                    s.NetworkGroups.Clear();
+                    foreach (var (cidr, group, groupPath) in Entries(AsMapping(value, keyPath), keyPath))
+                    {
+                        if (!System.Net.IPNetwork.TryParse(cidr, out var network))
+                        {
+                            throw At(groupPath, group, $"invalid CIDR block '{cidr}': expected an address/prefix such as 10.1.0.0/16");
+                        }
+
+                        var name = Scalar(group, groupPath).Trim();
+                        if (name.Length is 0 or > 64)
+                        {
+                            throw At(groupPath, group, "a network group name must have 1 to 64 characters");
+                        }
+
+                        s.NetworkGroups.Add(new NetworkGroupOptions { Network = network, Group = name });
+                    }
+
+                    break;
+                case "limits": BindSignalingLimits(s.Limits, value, keyPath); break;
+                default: throw Unknown(keyPath, value, ["address", "ssl", "redis", "token_secret", "network_groups", "limits"]);
             }
+        }
+    }
+
+    private static void BindSignalingLimits(SignalingLimitsOptions l, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "max_message_size":
+                    var size = Size(value, keyPath);
+                    // Below 4 KiB a real SDP offer does not fit; above 1 MiB one message could hold a browser hostage.
+                    if (size < 4 << 10 || size > 1 << 20)
+                    {
+                        throw At(keyPath, value, $"message size {ByteSize.Format(size)} is outside 4KB..1MB");
+                    }
+
+                    l.MaxMessageSize = (int)size;
+                    break;
+                case "message_rate": l.MessageRate = Int(value, keyPath, 1, 100_000); break;
+                case "message_burst": l.MessageBurst = Int(value, keyPath, 1, 100_000); break;
+                case "connections_per_ip": l.ConnectionsPerIp = Int(value, keyPath, 1, 1_000_000); break;
+                case "peers_per_swarm": l.PeersPerSwarm = Int(value, keyPath, 1, 10_000_000); break;
+                case "swarms_per_peer": l.SwarmsPerPeer = Int(value, keyPath, 1, 1024); break;
+                case "send_queue": l.SendQueue = Int(value, keyPath, 4, 65_536); break;
+                case "heartbeat_interval": l.HeartbeatInterval = PositiveDuration(value, keyPath); break;
+                case "idle_timeout": l.IdleTimeout = PositiveDuration(value, keyPath); break;
+                case "cluster_ttl": l.ClusterTtl = PositiveDuration(value, keyPath); break;
+                default:
+                    throw Unknown(keyPath, value, ["max_message_size", "message_rate", "message_burst", "connections_per_ip", "peers_per_swarm", "swarms_per_peer", "send_queue", "heartbeat_interval", "idle_timeout", "cluster_ttl"]);
+            }
+        }
+
+        if (l.IdleTimeout <= l.HeartbeatInterval)
+        {
+            throw At(path, node, "idle_timeout must be longer than heartbeat_interval");
         }
     }
 
@@ -194,7 +260,17 @@ public static class ConfigurationLoader
                     }
 
                     break;
-                default: throw Unknown(keyPath, value, ["stun", "turn"]);
+                case "turn_secret": ice.TurnSecret = Scalar(value, keyPath); break;
+                case "turn_ttl":
+                    ice.TurnTtl = PositiveDuration(value, keyPath);
+                    // At least a minute so a client can use what it was given; at most a week so a leaked credential dies.
+                    if (ice.TurnTtl < TimeSpan.FromMinutes(1) || ice.TurnTtl > TimeSpan.FromDays(7))
+                    {
+                        throw At(keyPath, value, "turn_ttl must be between 1m and 7d");
+                    }
+
+                    break;
+                default: throw Unknown(keyPath, value, ["stun", "turn", "turn_secret", "turn_ttl"]);
             }
         }
     }

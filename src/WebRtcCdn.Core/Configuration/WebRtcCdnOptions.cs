@@ -35,6 +35,64 @@ public sealed class SignalingOptions
     public ListenAddress Address { get; set; } = ListenAddress.Default;
 
     public SslOptions Ssl { get; set; } = new();
+
+    /// <summary>
+    /// StackExchange.Redis connection string shared by every node of a cluster. Empty (the default): one node
+    /// holding its swarms in memory.
+    /// </summary>
+    public string Redis { get; set; } = string.Empty;
+
+    /// <summary>
+    /// HMAC-SHA256 key for join tokens (a secret: never logged). Empty (the embedded default): joins are not
+    /// authenticated, the local mode. When set, every join needs a valid token for its swarm.
+    /// </summary>
+    public string TokenSecret { get; set; } = string.Empty;
+
+    /// <summary>CIDR blocks mapped to network group names; peers in the same group are offered to each other first.</summary>
+    public IList<NetworkGroupOptions> NetworkGroups { get; } = new List<NetworkGroupOptions>();
+
+    public SignalingLimitsOptions Limits { get; set; } = new();
+}
+
+public sealed class NetworkGroupOptions
+{
+    public required System.Net.IPNetwork Network { get; init; }
+
+    public required string Group { get; init; }
+}
+
+/// <summary>Bounds on what one client, one swarm and one node may cost the server.</summary>
+public sealed class SignalingLimitsOptions
+{
+    /// <summary>64 KiB: a complete SDP offer with many candidates is a few KiB; the example cap.</summary>
+    public int MaxMessageSize { get; set; } = 64 << 10;
+
+    /// <summary>Sustained messages per second per connection: trickle ICE sends ~10-30 candidates per peer connection, 20/s covers several at once.</summary>
+    public double MessageRate { get; set; } = 20;
+
+    /// <summary>Burst above the rate (token bucket depth): a join followed by offers to 50 candidates.</summary>
+    public int MessageBurst { get; set; } = 100;
+
+    /// <summary>Connections from one IP address: a NATed office or campus shares one address; 256 keeps a single host from exhausting the node.</summary>
+    public int ConnectionsPerIp { get; set; } = 256;
+
+    /// <summary>Peers in one swarm on one node (bittorrent-tracker has no bound; this one keeps a swarm's state bounded).</summary>
+    public int PeersPerSwarm { get; set; } = 100_000;
+
+    /// <summary>Swarms one connection may join at once: a player rarely needs more than a few renditions.</summary>
+    public int SwarmsPerPeer { get; set; } = 16;
+
+    /// <summary>Messages queued toward one client before it counts as not reading and is disconnected.</summary>
+    public int SendQueue { get; set; } = 256;
+
+    /// <summary>How often clients send a ping; 20 s keeps NAT and proxy idle timers (commonly 30-60 s) open.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A connection silent this long is closed: three missed heartbeats.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a cluster node's swarm entries live without a refresh; a dead node's peers vanish within it.</summary>
+    public TimeSpan ClusterTtl { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class SslOptions
@@ -57,6 +115,15 @@ public sealed class IceServersOptions
     public IList<string> Stun { get; } = new List<string>();
 
     public IList<TurnServerOptions> Turn { get; } = new List<TurnServerOptions>();
+
+    /// <summary>
+    /// coturn's <c>static-auth-secret</c> (use-auth-secret, the TURN REST API): when set, TURN entries without a
+    /// username get ephemeral per-peer credentials. A secret: never logged.
+    /// </summary>
+    public string TurnSecret { get; set; } = string.Empty;
+
+    /// <summary>Lifetime of ephemeral TURN credentials: 24 h, the TURN REST API draft's recommendation (a viewing session fits).</summary>
+    public TimeSpan TurnTtl { get; set; } = TimeSpan.FromHours(24);
 }
 
 public sealed class TurnServerOptions

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using WebRtcCdn.Core.Configuration;
 using WebRtcCdn.Server.Health;
 using WebRtcCdn.Server.Origin;
+using WebRtcCdn.Server.Signaling;
 
 namespace WebRtcCdn.Server.Hosting;
 
@@ -68,10 +69,12 @@ public static class ServerHost
             }
         });
 
+        builder.Services.AddSignaling(options);
         configureBuilder?.Invoke(builder);
         var app = builder.Build();
         app.MapHealthEndpoints();
         app.MapOrigin();
+        app.MapSignaling();
         configureApp?.Invoke(app);
         return app;
     }

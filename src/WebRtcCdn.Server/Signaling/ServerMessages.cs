@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.Text.Json;
+using WebRtcCdn.Core.Signaling;
+
+namespace WebRtcCdn.Server.Signaling;
+
+/// <summary>Serialises server-to-client messages of the native protocol (docs/PROTOCOL.md) to UTF-8 JSON.</summary>
+public static class ServerMessages
+{
+    public static byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static byte[] Error(string code, string message, long? id, string? refType = null) => Write(w =>
+    {
+        w.WriteString("type", "error");
+        w.WriteString("code", code);
+        w.WriteString("message", message);
+        if (id is { } i)
+        {
+            w.WriteNumber("id", i);
+        }
+
+        if (refType is not null)
+        {
+            w.WriteString("ref", refType);
+        }
+    });
+
+    public static byte[] Relay(ClientMessage m, string from, string swarm) => Write(w =>
+    {
+        w.WriteString("type", m.Type switch
+        {
+            ClientMessageType.Offer => "offer",
+            ClientMessageType.Answer => "answer",
+            _ => "candidate",
+        });
+        w.WriteString("from", from);
+        w.WriteString("swarm", swarm);
+        if (m.ConnectionId is not null)
+        {
+            w.WriteString("cid", m.ConnectionId);
+        }
+
+        if (m.Sdp is not null)
+        {
+            w.WriteString("sdp", m.Sdp);
+        }
+
+        if (m.CandidateJson is not null)
+        {
+            w.WritePropertyName("candidate");
+            w.WriteRawValue(m.CandidateJson, skipInputValidation: true);
+        }
+    });
+
+    public static byte[] PeerLeft(string peerId, string swarm) => Write(w =>
+    {
+        w.WriteString("type", "peer-left");
+        w.WriteString("peer_id", peerId);
+        w.WriteString("swarm", swarm);
+    });
+
+    public static void WriteIceServers(Utf8JsonWriter w, IReadOnlyList<IceServer> servers)
+    {
+        w.WriteStartArray("ice_servers");
+        foreach (var s in servers)
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("urls");
+            foreach (var u in s.Urls)
+            {
+                w.WriteStringValue(u);
+            }
+
+            w.WriteEndArray();
+            if (s.Username is not null)
+            {
+                w.WriteString("username", s.Username);
+                w.WriteString("credential", s.Credential);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+}

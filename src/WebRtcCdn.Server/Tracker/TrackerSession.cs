@@ -1,0 +1,19 @@
+using System.Net;
+using WebRtcCdn.Server.Signaling;
+
+namespace WebRtcCdn.Server.Tracker;
+
+/// <summary>One /announce WebSocket: the (info_hash, peer_id) pairs it announced, the only ones it may speak for.</summary>
+public sealed class TrackerSession(MessageSocket socket, IPAddress? address, TokenBucket messages, TokenBucket errors)
+{
+    public MessageSocket Socket { get; } = socket;
+
+    public IPAddress? Address { get; } = address;
+
+    public TokenBucket Messages { get; } = messages;
+
+    public TokenBucket Errors { get; } = errors;
+
+    /// <summary>info_hash -> peer_id announced on this socket (guarded by the hub's lock).</summary>
+    public Dictionary<string, string> Announced { get; } = new(StringComparer.Ordinal);
+}
