@@ -136,7 +136,8 @@ export class WebRtcCdn extends EventTarget {
     }
     const idb = opts.persist ? await IdbChunkStore.open() : undefined;
     const cdn = new WebRtcCdn(opts, signaling, idb);
-    if (error) queueMicrotask(() => cdn.emit("error", { message: `signaling unavailable, using HTTP: ${error}` }));
+    // A task later, so that listeners added right after `await connect()` hear it.
+    if (error) setTimeout(() => cdn.emit("error", { message: `signaling unavailable, using HTTP: ${error}` }), 0);
     return cdn;
   }
 
