@@ -21,9 +21,12 @@ export interface LinkHandlers {
   chunk(index: number): Uint8Array | undefined;
 }
 
-/** Start pacing above 1 MiB queued in the channel; resume below 256 KiB (Chromium's channel buffers 16 MiB before it fails). */
-const HIGH_WATER = 1 << 20;
-const LOW_WATER = 256 << 10;
+/**
+ * Stop queueing above 4 MiB in the channel and resume below 1 MiB: enough in flight to keep Chromium's SCTP
+ * sending through one refill (its a_rwnd is 5 MiB), far from the 16 MiB at which Chromium's send() fails.
+ */
+const HIGH_WATER = 4 << 20;
+const LOW_WATER = 1 << 20;
 /** A connection that is not open after 15 s (ICE + DTLS + SCTP on a bad network) is dropped. */
 export const CONNECT_TIMEOUT_MS = 15_000;
 /** Liveness: PING every 5 s; a peer silent for 20 s is dead (consent freshness gives up at ~30 s). */

@@ -73,8 +73,8 @@ public sealed class SwarmTests
     public async Task Two_of_six_viewers_closing_mid_download_leave_the_rest_to_finish_byte_exact()
     {
         await using var swarm = await SwarmHarness.StartAsync(Size);
-        // Slow uploads (4 MB/s per viewer) so that downloads are still running when viewers leave.
-        var options = new { uploadLimit = 4_000_000 };
+        // Slow uploads (2 MB/s per viewer) so that downloads are still running when viewers leave.
+        var options = new { uploadLimit = 2_000_000 };
         var seed = await swarm.StartViewerAsync(options);
         await seed.ResultAsync();
         var viewers = new List<SwarmHarness.Viewer>();
