@@ -115,11 +115,18 @@ export class SignalingClient extends EventTarget {
         cleanup();
         resolve();
       };
+      // Refused or dropped before the welcome: report at once (the caller goes on over HTTP) and keep retrying.
+      const onDown = () => {
+        cleanup();
+        reject(new Error(`signaling: cannot connect to ${this.o.server}`));
+      };
       const cleanup = () => {
         clearTimeout(timer);
         this.removeEventListener("welcome", onWelcome);
+        this.removeEventListener("disconnected", onDown);
       };
       this.addEventListener("welcome", onWelcome);
+      this.addEventListener("disconnected", onDown);
       this.open();
     });
   }

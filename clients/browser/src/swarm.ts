@@ -30,12 +30,11 @@ export interface SwarmHost {
 
 export interface PeerStats {
   id: string;
-  /** Bytes per second received from / sent to this peer, over the last stats() interval. */
+  /** Bytes per second received from / sent to this peer, over the last stats() interval (at least 400 ms). */
   downloadRate: number;
   uploadRate: number;
   bytesFromPeer: number;
   bytesToPeer: number;
-  chunksHeld: number;
 }
 
 /** The start-up grace: how long a viewer waits for the candidate peers' HELLO before the origin may be used. */
@@ -62,7 +61,7 @@ export class Swarm {
   private readonly incoming = new Map<number, Incoming>();
   private readonly httpAborts = new Map<number, AbortController>();
   private readonly waiters = new Map<number, Array<() => void>>();
-  private readonly statsMark = new Map<string, { at: number; in: number; out: number }>();
+  private readonly statsMark = new Map<string, { at: number; in: number; out: number; rateIn: number; rateOut: number }>();
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private tickQueued = false;
   private closed = false;
@@ -452,17 +451,18 @@ export class Swarm {
     const out: PeerStats[] = [];
     for (const l of this.links.values()) {
       if (!l.open) continue;
-      const mark = this.statsMark.get(l.remoteId) ?? { at: now - 1, in: 0, out: 0 };
-      const dt = Math.max(0.001, (now - mark.at) / 1000);
-      out.push({
-        id: l.remoteId,
-        downloadRate: (l.bytesIn - mark.in) / dt,
-        uploadRate: (l.bytesOut - mark.out) / dt,
-        bytesFromPeer: l.bytesIn,
-        bytesToPeer: l.bytesOut,
-        chunksHeld: 0,
-      });
-      if (now - mark.at > 500) this.statsMark.set(l.remoteId, { at: now, in: l.bytesIn, out: l.bytesOut });
+      let mark = this.statsMark.get(l.remoteId);
+      if (!mark) this.statsMark.set(l.remoteId, (mark = { at: now, in: l.bytesIn, out: l.bytesOut, rateIn: 0, rateOut: 0 }));
+      // Rates over at least 400 ms, so that callers polling often still see a stable figure.
+      if (now - mark.at >= 400) {
+        const dt = (now - mark.at) / 1000;
+        mark.rateIn = (l.bytesIn - mark.in) / dt;
+        mark.rateOut = (l.bytesOut - mark.out) / dt;
+        mark.at = now;
+        mark.in = l.bytesIn;
+        mark.out = l.bytesOut;
+      }
+      out.push({ id: l.remoteId, downloadRate: mark.rateIn, uploadRate: mark.rateOut, bytesFromPeer: l.bytesIn, bytesToPeer: l.bytesOut });
     }
     return out;
   }

@@ -18,8 +18,10 @@ public sealed class DemoPageTests
         await p.ClickAsync("#download");
         await download.WaitAsync(SwarmHarness.Guard);
         await p.WaitForFunctionAsync("() => document.getElementById('status').textContent.startsWith('done')");
-        await p.WaitForFunctionAsync("() => document.getElementById('m-from-origin').textContent !== '0 B'");
-        Assert.StartsWith("3.0 MiB", await p.TextContentAsync("#m-from-origin"), StringComparison.Ordinal);
+        // The live panel refreshes twice a second: wait for it to show the whole file from the origin (one viewer).
+        await p.WaitForFunctionAsync("() => document.getElementById('m-from-origin').textContent === '3.0 MiB'");
+        Assert.Equal("0 B", await p.TextContentAsync("#m-from-peers"));
+        Assert.Equal(3, await p.EvaluateAsync<int>("() => document.querySelectorAll('#chunks span.origin').length"));
         Assert.Equal("connected", await p.TextContentAsync("#m-signaling"));
     }
 

@@ -132,6 +132,40 @@ public sealed class SwarmTests
         Assert.Equal("off", r.Signaling);
     }
 
+    [Fact]
+    public async Task A_leech_downloads_but_uploads_nothing()
+    {
+        await using var swarm = await SwarmHarness.StartAsync(4 << 20);
+        var seed = await swarm.StartViewerAsync();
+        await seed.ResultAsync();
+        var leech = await swarm.StartViewerAsync(new { mode = "leech" });
+        var l = await leech.ResultAsync();
+        Assert.Equal(swarm.ContentSha256, l.Hash);
+        Assert.Equal(4 << 20, l.FromPeers);
+        var late = await swarm.StartViewerAsync();
+        var r = await late.ResultAsync();
+        Assert.Equal(swarm.ContentSha256, r.Hash);
+        var leechStats = await leech.StatsAsync();
+        Assert.Contains("\"bytesUploaded\":0,", leechStats, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Persisted_chunks_come_back_from_IndexedDB_in_a_new_session_without_the_origin()
+    {
+        await using var swarm = await SwarmHarness.StartAsync(2 << 20);
+        var v = await swarm.StartViewerAsync(new { persist = true, mode = "origin-only" });
+        await v.ResultAsync();
+        var egress = swarm.OriginEgress;
+        // Same browser profile, a new SDK instance: the chunks are read back (and verified) from IndexedDB.
+        var again = await v.Page.EvaluateAsync<System.Text.Json.JsonElement>(
+            "async (id) => { window.__cdn.close(); const cdn = await WebRtcCdn.connect({ server: location.origin, persist: true, mode: 'origin-only' }); const buf = await (await cdn.fetch(id)).arrayBuffer(); const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf)); return { hash: Array.from(d, b => b.toString(16).padStart(2, '0')).join(''), stats: cdn.stats() }; }",
+            swarm.ContentId).WaitAsync(SwarmHarness.Guard);
+        Assert.Equal(swarm.ContentSha256, again.GetProperty("hash").GetString());
+        Assert.Equal(0, again.GetProperty("stats").GetProperty("bytesFromOrigin").GetInt64());
+        // Only the manifest was fetched again.
+        Assert.True(swarm.OriginEgress - egress < 16 << 10, $"origin sent {swarm.OriginEgress - egress} bytes");
+    }
+
     /// <summary>A loopback port nothing listens on: bound then released, so connections to it are refused.</summary>
     private static int ClosedPort()
     {
