@@ -47,6 +47,8 @@ export interface SchedulerOptions {
   requestTimeoutMs: number;
   /** How long a "busy" REJECT keeps a peer out of one chunk. */
   busyBackoffMs: number;
+  /** How long a first time-out keeps a peer out of one chunk (a second one keeps it out for good). */
+  timeoutBackoffMs: number;
 }
 
 export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLength" | "strategy" | "mode"> = {
@@ -62,6 +64,7 @@ export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLe
   peerIdleTimeoutMs: 5000,
   requestTimeoutMs: 30000,
   busyBackoffMs: 500,
+  timeoutBackoffMs: 10_000,
 };
 
 export type Action =
@@ -110,6 +113,7 @@ export class Scheduler {
   /** Origin retries wait 250 ms x 2^(errors-1) so a failing origin is not hammered. */
   private readonly httpRetryAt = new Map<number, number>();
   private readonly banned = new Set<string>();
+  private readonly timeouts = new Map<number, Map<string, number>>();
   private nextId = 1;
   private httpInflight = 0;
   private graceUntil: number;
@@ -146,6 +150,11 @@ export class Scheduler {
 
   peerRate(id: string): number | undefined {
     return this.peers.get(id)?.rate;
+  }
+
+  /** Whether the peer has said it holds every chunk. */
+  peerComplete(id: string): boolean {
+    return this.peers.get(id)?.has.complete ?? false;
   }
 
   isBanned(id: string): boolean {
@@ -226,6 +235,7 @@ export class Scheduler {
     this.have.set(r.chunk);
     this.waitStart.delete(r.chunk);
     this.failed.delete(r.chunk);
+    this.timeouts.delete(r.chunk);
     const out: Action[] = [];
     for (const id of [...(this.byChunk.get(r.chunk) ?? [])]) {
       const d = this.requests.get(id)!;
@@ -252,9 +262,20 @@ export class Scheduler {
       if (n >= MAX_HTTP_ATTEMPTS && !this.anyHolder(r.chunk, now)) return `the origin failed ${n} times for chunk ${r.chunk}`;
       return undefined;
     }
-    const until = reason === "busy" ? now + this.o.busyBackoffMs : Infinity;
     let m = this.failed.get(r.chunk);
     if (!m) this.failed.set(r.chunk, (m = new Map()));
+    // Busy: try again soon. A first time-out: the peer may just be stalled (Chromium's SCTP stalls for
+    // seconds on a loaded machine), so it is left out for a while, and the chunk waits for holders rather
+    // than costing an origin copy; a second time-out, or a refusal, excludes it for this chunk.
+    const timedOutBefore = (this.timeouts.get(r.chunk)?.get(r.source) ?? 0) > 0;
+    let until = Infinity;
+    if (reason === "busy") until = now + this.o.busyBackoffMs;
+    else if (reason === "timeout" && !timedOutBefore) until = now + this.o.timeoutBackoffMs;
+    if (reason === "timeout") {
+      let t = this.timeouts.get(r.chunk);
+      if (!t) this.timeouts.set(r.chunk, (t = new Map()));
+      t.set(r.source, (t.get(r.source) ?? 0) + 1);
+    }
     m.set(r.source, until);
     if (reason === "not_found") this.peers.get(r.source)?.has.clear(r.chunk);
     return undefined;
@@ -279,7 +300,12 @@ export class Scheduler {
     if (!set) this.byChunk.set(chunk, (set = new Set()));
     set.add(r.id);
     if (source === HTTP) this.httpInflight++;
-    else this.peers.get(source)!.inflight++;
+    else {
+      const p = this.peers.get(source)!;
+      // An idle peer's silence clock starts with its first request, not at its last delivery.
+      if (p.inflight === 0) p.lastActivity = now;
+      p.inflight++;
+    }
     return r;
   }
 

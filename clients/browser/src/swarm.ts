@@ -4,7 +4,7 @@ import { fromHex, sha256 } from "./hash.js";
 import { chunkLength, type Manifest } from "./manifest.js";
 import { PeerLink } from "./peer-link.js";
 import { DEFAULTS, HTTP, Scheduler, type Action, type FailReason, type Mode, type Strategy } from "./scheduler.js";
-import type { SignalingClient, SignalMessage } from "./signaling-client.js";
+import type { CandidatePeer, SignalingClient, SignalMessage } from "./signaling-client.js";
 import type { UploadLimiter } from "./upload-limiter.js";
 import type { WireFrame } from "./wire.js";
 
@@ -39,6 +39,8 @@ export interface PeerStats {
 
 /** The start-up grace: how long a viewer waits for the candidate peers' HELLO before the origin may be used. */
 export const GRACE_MS = 2000;
+/** How often a downloading viewer below maxPeers asks signaling for more candidates. */
+const REJOIN_MS = 10_000;
 
 interface Incoming {
   requestId: number;
@@ -68,7 +70,10 @@ export class Swarm {
   private failure: Error | undefined;
   private expected = new Set<string>();
   private haveTimer: ReturnType<typeof setTimeout> | undefined;
+  private haveDue = 0;
   private linkSeq = 0;
+  private onJoined: ((e: Event) => void) | undefined;
+  private rejoinTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly manifest: Manifest,
@@ -103,30 +108,60 @@ export class Swarm {
   /** Joins the swarm through signaling and connects to the candidate peers; the download starts at once. */
   async start(): Promise<void> {
     const sig = this.host.signaling;
-    if (this.host.mode === "origin-only" || !sig?.connected) {
+    if (this.host.mode === "origin-only" || !sig) {
       this.scheduler.endGrace(performance.now());
       this.schedule();
       return;
     }
+    // Candidates from any `joined` for this swarm: ours, the re-join after a signaling reconnect, the periodic one.
+    this.onJoined = (e: Event) => {
+      const d = (e as CustomEvent<{ swarm: string; peers: CandidatePeer[] }>).detail;
+      if (d.swarm === this.id) this.connectTo(d.peers);
+    };
+    sig.addEventListener("joined", this.onJoined);
+    // Below maxPeers while downloading, ask again for candidates (peers leave; new ones arrive).
+    this.rejoinTimer = setInterval(() => {
+      if (!this.held.complete && this.links.size < this.host.maxPeers && sig.connected) void this.join().catch(() => undefined);
+    }, REJOIN_MS);
+    if (!sig.connected) {
+      // Signaling is down: start over HTTP now; join when it comes back.
+      this.scheduler.endGrace(performance.now());
+      this.schedule();
+      sig.addEventListener("welcome", () => void this.join().catch(() => undefined), { once: true });
+      return;
+    }
     this.schedule();
     try {
-      const peers = await sig.join({
-        swarm: this.id,
-        ...(this.host.token ? { token: this.host.token } : {}),
-        chunks: this.held.count,
-        total: this.held.size,
-        maxConnections: this.host.maxPeers,
-        want: this.host.maxPeers,
-      });
-      for (const p of peers.slice(0, this.host.maxPeers)) {
-        if (this.links.has(p.peer_id) || this.banned.has(p.peer_id)) continue;
-        this.expected.add(p.peer_id);
-        this.connect(p.peer_id);
+      const peers = await this.join();
+      // The start-up grace waits for the HELLO of every candidate we are connecting to.
+      for (const p of peers) {
+        const l = this.links.get(p.peer_id);
+        if (l && !l.helloReceived && !l.closed) this.expected.add(p.peer_id);
       }
     } catch (e) {
       this.host.emit("error", { contentId: this.id, message: `join failed: ${(e as Error).message}` });
     }
     this.checkGrace();
+  }
+
+  private join(): Promise<CandidatePeer[]> {
+    return this.host.signaling!.join({
+      swarm: this.id,
+      ...(this.host.token ? { token: this.host.token } : {}),
+      chunks: this.held.count,
+      total: this.held.size,
+      maxConnections: this.host.maxPeers,
+      want: this.host.maxPeers,
+    });
+  }
+
+  private connectTo(peers: CandidatePeer[]): void {
+    if (this.closed) return;
+    for (const p of peers) {
+      if (this.links.size >= this.host.maxPeers) break;
+      if (this.links.has(p.peer_id) || this.banned.has(p.peer_id)) continue;
+      this.connect(p.peer_id);
+    }
   }
 
   private checkGrace(): void {
@@ -184,7 +219,7 @@ export class Swarm {
           if (existing.open || !existing.initiator || m.from > sig.peerId) return;
           this.links.delete(m.from);
           existing.close("glare");
-        } else if (this.links.size >= this.host.maxPeers) {
+        } else if (this.links.size >= this.host.maxPeers && !this.pruneComplete()) {
           return;
         }
         void this.newLink(m.from, m.cid, false).acceptOffer(m.sdp);
@@ -213,6 +248,7 @@ export class Swarm {
     const bits = this.host.mode === "normal" ? this.held.bytes.slice() : new Uint8Array(this.held.bytes.length);
     link.send({ type: "HELLO", contentId: this.contentIdBytes, chunkCount: this.held.size, bitfield: bits });
     this.host.emit("peer", { contentId: this.id, peer: link.remoteId, state: "connected" });
+    this.announceHave(true);
   }
 
   private onLinkClose(link: PeerLink, reason: string): void {
@@ -221,6 +257,7 @@ export class Swarm {
     this.scheduler.removePeer(link.remoteId);
     this.expectedDone(link.remoteId);
     this.host.emit("peer", { contentId: this.id, peer: link.remoteId, state: "disconnected", reason });
+    this.announceHave(true);
     this.schedule();
   }
 
@@ -234,10 +271,12 @@ export class Swarm {
         }
         this.scheduler.addPeer(link.remoteId, new Bitfield(f.chunkCount, f.bitfield), now);
         this.expectedDone(link.remoteId);
+        if (this.pruneComplete(link)) return;
         break;
       }
       case "HAVE":
         this.scheduler.peerHave(link.remoteId, f.chunkIndex, now);
+        if (this.pruneComplete(link)) return;
         break;
       case "PIECE": {
         const inc = this.incoming.get(f.requestId);
@@ -322,6 +361,7 @@ export class Swarm {
     this.host.emit("chunk", { contentId: this.id, index: chunk, source: source === HTTP ? "origin" : "peer", peer: source === HTTP ? undefined : source, bytes: data.length });
     this.host.emit("progress", { contentId: this.id, loaded: Math.min(this.manifest.size, this.held.count * this.manifest.chunkSize), total: this.manifest.size, chunks: this.held.count, totalChunks: this.held.size });
     this.announceHave();
+    if (this.held.complete) this.pruneComplete();
     const ws = this.waiters.get(chunk);
     if (ws) {
       this.waiters.delete(chunk);
@@ -329,15 +369,39 @@ export class Swarm {
     }
   }
 
-  /** Tells the signaling server what we hold, at most every 2 s (it ranks candidates by it). */
-  private announceHave(): void {
-    if (this.haveTimer || !this.host.signaling) return;
-    const send = () => {
+  /**
+   * Tells the signaling server what we hold and how many connections we have (it ranks candidates by the
+   * first and skips peers at their connection limit by the second): at most every 2 s for chunks, within
+   * 200 ms when the connection count changed or the download completed.
+   */
+  private announceHave(urgent = false): void {
+    if (!this.host.signaling || this.closed) return;
+    const delay = urgent || this.held.complete ? 200 : 2000;
+    if (this.haveTimer) {
+      if (this.haveDue <= performance.now() + delay) return;
+      clearTimeout(this.haveTimer);
+    }
+    this.haveDue = performance.now() + delay;
+    this.haveTimer = setTimeout(() => {
       this.haveTimer = undefined;
       if (!this.closed) this.host.signaling?.have(this.id, this.held.count, this.held.size, this.links.size);
-    };
-    if (this.held.complete) send();
-    else this.haveTimer = setTimeout(send, 2000);
+    }, delay);
+  }
+
+  /**
+   * Two complete peers have nothing to give each other: when both hold everything, the link is closed so
+   * that its slot serves a newcomer (seeders at maxPeers would otherwise turn joiners away).
+   */
+  private pruneComplete(link?: PeerLink): boolean {
+    if (!this.held.complete || this.host.mode !== "normal") return false;
+    let closed = false;
+    for (const l of link ? [link] : [...this.links.values()]) {
+      if (l.open && this.scheduler.peerComplete(l.remoteId)) {
+        l.close("both complete");
+        closed = true;
+      }
+    }
+    return closed;
   }
 
   /** The store evicted a chunk: it is no longer held (peers asking for it get REJECT not_found). */
@@ -472,6 +536,8 @@ export class Swarm {
     this.closed = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     if (this.haveTimer) clearTimeout(this.haveTimer);
+    if (this.rejoinTimer) clearInterval(this.rejoinTimer);
+    if (this.onJoined) this.host.signaling?.removeEventListener("joined", this.onJoined);
     for (const ac of this.httpAborts.values()) ac.abort();
     for (const l of [...this.links.values()]) l.close("closed");
     this.host.signaling?.leave(this.id);

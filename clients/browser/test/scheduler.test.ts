@@ -158,6 +158,32 @@ test("a silent peer's requests time out, are cancelled and move elsewhere", () =
   assert.ok(reqs(a).some((x) => x.peer === "b" && x.chunk === 0));
 });
 
+test("a first time-out keeps the chunk waiting for its holders; a second one sends it to the origin", () => {
+  const s = make({ chunkCount: 1, maxConcurrentTransfers: 1, peerIdleTimeoutMs: 1000, timeoutBackoffMs: 3000 }, 0);
+  s.addPeer("a", bits(1, [0]), 0);
+  const r1 = reqs(s.tick(0))[0]!;
+  const t1 = s.tick(1000);
+  assert.ok(t1.some((x) => x.kind === "cancel" && x.requestId === r1.requestId));
+  assert.deepEqual(http(t1), [], "one stall is no reason for an origin copy");
+  assert.deepEqual(s.tick(2000), []);
+  const r2 = reqs(s.tick(4000))[0]!;
+  assert.equal(r2.peer, "a");
+  const t2 = s.tick(5000);
+  assert.ok(t2.some((x) => x.kind === "cancel" && x.requestId === r2.requestId));
+  assert.deepEqual(http(t2), [0]);
+});
+
+test("a peer idle for long is not timed out the moment it is asked again", () => {
+  const s = make({ chunkCount: 2, maxConcurrentTransfers: 1, peerIdleTimeoutMs: 1000 }, 10_000_000);
+  s.addPeer("a", bits(2, [0]), 0);
+  const r1 = reqs(s.tick(0))[0]!;
+  s.completed(r1.requestId, 10);
+  s.peerHave("a", 1, 60_000);
+  const r2 = reqs(s.tick(60_000))[0]!;
+  assert.equal(r2.chunk, 1);
+  assert.deepEqual(s.tick(60_001).filter((x) => x.kind === "cancel"), []);
+});
+
 test("a banned peer is never asked again and its requests are re-issued", () => {
   const s = make({ maxConcurrentTransfers: 2 }, 10_000);
   s.addPeer("bad", bits(8, [0, 1]), 0);
