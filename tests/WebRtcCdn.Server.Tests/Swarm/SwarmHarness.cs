@@ -64,7 +64,7 @@ internal sealed class SwarmHarness : IAsyncDisposable
     }
 
     /// <summary>Opens a viewer and starts its fetch (not awaited: see <see cref="Viewer.ResultAsync"/>).</summary>
-    public async Task<Viewer> StartViewerAsync(object? sdkOptions = null)
+    public async Task<Viewer> StartViewerAsync(object? sdkOptions = null, object? fetchOptions = null)
     {
         var context = await Chromium.NewContextAsync();
         var page = await context.NewPageAsync();
@@ -73,7 +73,7 @@ internal sealed class SwarmHarness : IAsyncDisposable
         page.PageError += (_, e) => viewer.Record($"pageerror: {e}");
         var response = await page.GotoAsync(Server.BaseUri.ToString());
         Assert.True(response is { Ok: true }, $"GET / answered {response?.Status}");
-        await page.EvaluateAsync(ViewerScript, new { id = ContentId, options = sdkOptions ?? new { } });
+        await page.EvaluateAsync(ViewerScript, new { id = ContentId, options = sdkOptions ?? new { }, fetchOptions = fetchOptions ?? new { } });
         _viewers.Add(viewer);
         return viewer;
     }
@@ -83,7 +83,7 @@ internal sealed class SwarmHarness : IAsyncDisposable
     /// SDK's statistics. window.__run is the promise the test awaits; chunk events feed window.__chunks.
     /// </summary>
     private const string ViewerScript = """
-        ({ id, options }) => {
+        ({ id, options, fetchOptions }) => {
           window.__chunks = 0;
           window.__waiters = [];
           window.__errors = [];
@@ -96,7 +96,7 @@ internal sealed class SwarmHarness : IAsyncDisposable
               window.__waiters = window.__waiters.filter(([n, r]) => (window.__chunks >= n ? (r(), false) : true));
             });
             const t0 = performance.now();
-            const res = await cdn.fetch(id);
+            const res = await cdn.fetch(id, fetchOptions);
             const buf = await res.arrayBuffer();
             const ms = performance.now() - t0;
             const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));

@@ -20,7 +20,8 @@ public sealed class SwarmTests
         var viewers = new List<SwarmHarness.Viewer>();
         for (var i = 0; i < 6; i++)
         {
-            viewers.Add(await swarm.StartViewerAsync());
+            // Half read in order with deadlines (as a player would), half rarest-first (as a download would).
+            viewers.Add(await swarm.StartViewerAsync(fetchOptions: new { strategy = i % 2 == 0 ? "rarest" : "stream" }));
             await Task.Delay(TimeSpan.FromMilliseconds(700)); // staggered start (deliberate, not a wait)
         }
 
