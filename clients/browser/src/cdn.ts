@@ -29,7 +29,7 @@ export interface ConnectOptions {
   /** Give up waiting for signaling after this long and start over HTTP (reconnects continue). Default 3000 ms. */
   signalingTimeoutMs?: number;
   /** Scheduler tuning (see scheduler.ts DEFAULTS). */
-  tuning?: Partial<typeof DEFAULTS> & { graceMs?: number };
+  tuning?: Partial<typeof DEFAULTS> & { graceMs?: number; seederGraceMs?: number };
   /** Testing only: serve corrupted pieces to peers (the poisoning test's bad viewer). */
   debugCorruptUploads?: boolean;
 }

@@ -260,7 +260,7 @@ export class PeerLink {
         u.offset += n;
         if (u.offset >= u.end) {
           this.uploads.shift();
-          this.uploader.finish();
+          this.uploader.finish(true);
         }
       }
     } finally {

@@ -117,6 +117,7 @@ export class Scheduler {
   private nextId = 1;
   private httpInflight = 0;
   private graceUntil: number;
+  private electionGraceUntil = 0;
   private readPos = 0;
   private readWaitSince: number | undefined;
   private firstChunk: number | undefined;
@@ -164,6 +165,15 @@ export class Scheduler {
   /** Ends the start-up grace (every expected peer said HELLO, or there are none). */
   endGrace(now: number): void {
     this.graceUntil = Math.min(this.graceUntil, now);
+    this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+  }
+
+  /**
+   * Candidates that hold chunks are still connecting: until `until`, chunks no connected peer holds wait for
+   * them rather than being elected for the origin (the first chunk and overdue streamed chunks do not wait).
+   */
+  holdElections(until: number): void {
+    this.electionGraceUntil = Math.max(this.electionGraceUntil, until);
   }
 
   addPeer(id: string, has: Bitfield, now: number): void {
@@ -433,6 +443,7 @@ export class Scheduler {
         push(out, this.http(chunk, now));
         continue;
       }
+      if (now < this.electionGraceUntil) continue;
       // Nobody holds it: the elected owner fetches it, back-ups step in when the owner makes no progress.
       const rank = ownerRank(this.o.selfId, electors, chunk);
       if (rank === 0) {
@@ -480,6 +491,7 @@ export class Scheduler {
     if (this.done) return undefined;
     let t = Infinity;
     if (this.graceUntil > now && this.graceUntil !== Infinity) t = Math.min(t, this.graceUntil);
+    if (this.electionGraceUntil > now) t = Math.min(t, this.electionGraceUntil);
     for (const r of this.requests.values()) {
       const p = this.peers.get(r.source);
       if (p) t = Math.min(t, p.lastActivity + this.o.peerIdleTimeoutMs);

@@ -35,8 +35,25 @@ export interface JoinInfo {
   token?: string;
   chunks: number;
   total: number;
+  /** What we hold, bit i (MSB first) = chunk i; sent when at most 8192 bytes (the server's bound). */
+  bitfield?: Uint8Array;
   maxConnections: number;
+  connections?: number;
   want: number;
+}
+
+/** The server accepts bitfields up to 8192 bytes (65,536 chunks); larger content sends counts only. */
+const MAX_BITFIELD = 8192;
+
+/** base64url without padding, as the protocol's `bitfield`. */
+export function base64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function bitfieldField(b: Uint8Array | undefined): { bitfield?: string } {
+  return b && b.length > 0 && b.length <= MAX_BITFIELD ? { bitfield: base64url(b) } : {};
 }
 
 /** The subset of the WebSocket constructor the client needs (injectable for tests). */
@@ -243,7 +260,9 @@ export class SignalingClient extends EventTarget {
       role: "browser",
       chunks: j.chunks,
       total: j.total,
+      ...bitfieldField(j.bitfield),
       max_connections: j.maxConnections,
+      connections: j.connections ?? 0,
       want: j.want,
       ...(j.token ? { token: j.token } : {}),
     });
@@ -273,10 +292,24 @@ export class SignalingClient extends EventTarget {
     });
   }
 
-  have(swarm: string, chunks: number, total: number, connections: number): void {
+  /** Our holdings and counters for the server's candidate selection and its /stats. */
+  have(swarm: string, chunks: number, total: number, connections: number, bitfield?: Uint8Array, uploaded?: number, served?: number): void {
     const j = this.joins.get(swarm);
-    if (j) j.chunks = chunks;
-    this.send({ type: "have", swarm, chunks, total, connections });
+    if (j) {
+      j.chunks = chunks;
+      j.connections = connections;
+      if (bitfield) j.bitfield = bitfield;
+    }
+    this.send({
+      type: "have",
+      swarm,
+      chunks,
+      total,
+      ...bitfieldField(bitfield),
+      connections,
+      ...(uploaded !== undefined ? { uploaded: Math.floor(uploaded) } : {}),
+      ...(served !== undefined ? { served } : {}),
+    });
   }
 
   leave(swarm: string): void {

@@ -21,7 +21,7 @@ export interface SwarmHost {
   readonly mode: Mode;
   readonly maxPeers: number;
   readonly token: string | undefined;
-  readonly tuning: Partial<typeof DEFAULTS> & { graceMs?: number };
+  readonly tuning: Partial<typeof DEFAULTS> & { graceMs?: number; seederGraceMs?: number };
   emit(type: "peer" | "chunk" | "error" | "progress", detail: unknown): void;
   persist(contentId: string, index: number, data: Uint8Array): void;
   /** Test hook: serve corrupted pieces (the poisoning scenario). */
@@ -39,6 +39,8 @@ export interface PeerStats {
 
 /** The start-up grace: how long a viewer waits for the candidate peers' HELLO before the origin may be used. */
 export const GRACE_MS = 2000;
+/** How long elections wait for connecting candidates that hold chunks. */
+export const SEEDER_GRACE_MS = 6000;
 /** How often a downloading viewer below maxPeers asks signaling for more candidates. */
 const REJOIN_MS = 10_000;
 
@@ -133,10 +135,15 @@ export class Swarm {
     this.schedule();
     try {
       const peers = await this.join();
-      // The start-up grace waits for the HELLO of every candidate we are connecting to.
+      // The start-up grace waits for the HELLO of every candidate we are connecting to; elections wait
+      // longer for candidates the server says hold chunks (on a loaded machine a connection takes seconds,
+      // and electing ourselves meanwhile would cost origin copies of chunks a seeder has).
       for (const p of peers) {
         const l = this.links.get(p.peer_id);
-        if (l && !l.helloReceived && !l.closed) this.expected.add(p.peer_id);
+        if (l && !l.helloReceived && !l.closed) {
+          this.expected.add(p.peer_id);
+          if ((p.chunks ?? 0) > 0) this.scheduler.holdElections(performance.now() + (this.host.tuning.seederGraceMs ?? SEEDER_GRACE_MS));
+        }
       }
     } catch (e) {
       this.host.emit("error", { contentId: this.id, message: `join failed: ${(e as Error).message}` });
@@ -148,11 +155,18 @@ export class Swarm {
     return this.host.signaling!.join({
       swarm: this.id,
       ...(this.host.token ? { token: this.host.token } : {}),
-      chunks: this.held.count,
+      chunks: this.host.mode === "normal" ? this.held.count : 0,
       total: this.held.size,
+      bitfield: this.advertised(),
       maxConnections: this.host.maxPeers,
+      connections: this.links.size,
       want: this.host.maxPeers,
     });
+  }
+
+  /** What we tell others we hold: nothing in leech mode (it serves nobody). */
+  private advertised(): Uint8Array {
+    return this.host.mode === "normal" ? this.held.bytes.slice() : new Uint8Array(this.held.bytes.length);
   }
 
   private connectTo(peers: CandidatePeer[]): void {
@@ -245,8 +259,7 @@ export class Swarm {
 
   private onOpen(link: PeerLink): void {
     // A leech downloads only: it advertises nothing, so nobody asks it for chunks.
-    const bits = this.host.mode === "normal" ? this.held.bytes.slice() : new Uint8Array(this.held.bytes.length);
-    link.send({ type: "HELLO", contentId: this.contentIdBytes, chunkCount: this.held.size, bitfield: bits });
+    link.send({ type: "HELLO", contentId: this.contentIdBytes, chunkCount: this.held.size, bitfield: this.advertised() });
     this.host.emit("peer", { contentId: this.id, peer: link.remoteId, state: "connected" });
     this.announceHave(true);
   }
@@ -384,7 +397,8 @@ export class Swarm {
     this.haveDue = performance.now() + delay;
     this.haveTimer = setTimeout(() => {
       this.haveTimer = undefined;
-      if (!this.closed) this.host.signaling?.have(this.id, this.held.count, this.held.size, this.links.size);
+      if (!this.closed)
+        this.host.signaling?.have(this.id, this.held.count, this.held.size, this.links.size, this.advertised(), this.host.uploader.uploaded, this.host.uploader.served);
     }, delay);
   }
 

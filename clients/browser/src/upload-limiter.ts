@@ -8,6 +8,8 @@ export class UploadLimiter {
   private readonly bucket: TokenBucket | undefined;
   active = 0;
   uploaded = 0;
+  /** Requests served to the end. */
+  served = 0;
 
   /** `bytesPerSecond` 0 or Infinity = no rate cap. */
   constructor(bytesPerSecond: number, readonly maxConcurrent: number, now: number) {
@@ -22,8 +24,10 @@ export class UploadLimiter {
     return true;
   }
 
-  finish(): void {
+  /** A request ended; `complete` when all its bytes were sent (not cancelled). */
+  finish(complete = false): void {
     if (this.active > 0) this.active--;
+    if (complete) this.served++;
   }
 
   /** Milliseconds to wait before `bytes` may be sent; 0 = send now (and the bytes are accounted). */

@@ -113,6 +113,19 @@ test("election: a back-up steps in after rank x back-off without progress, and n
   assert.equal(reqs(s.tick(1900)).length + reqs(s.tick(1901)).length >= 0, true);
 });
 
+test("elections wait while a candidate holding chunks is still connecting; the first chunk does not", () => {
+  const s = make({ httpConcurrency: 8 }, 0);
+  s.holdElections(6000);
+  assert.deepEqual(http(s.tick(0)), [0]);
+  assert.deepEqual(http(s.tick(3000)), []);
+  assert.equal(s.nextWake(3000), 6000);
+  assert.deepEqual(http(s.tick(6000)), [1, 2, 3, 4, 5, 6, 7]);
+  const t = make({ httpConcurrency: 8 }, 0);
+  t.holdElections(6000);
+  t.endGrace(10);
+  assert.equal(http(t.tick(10)).length, 8);
+});
+
 test("the first chunk comes from the origin after the grace only when no peer holds it", () => {
   const s = make({ httpConcurrency: 8 }, 0);
   // Make "x" own chunk 0.

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { backoffDelay, SignalingClient, signalingUrl } from "../src/signaling-client.js";
+import { backoffDelay, base64url, SignalingClient, signalingUrl } from "../src/signaling-client.js";
 
 /** A scripted stand-in for the browser's WebSocket: the test plays the server. */
 class FakeSocket {
@@ -129,5 +129,17 @@ test("connect rejects at once when the server refuses the connection, and keeps 
   FakeSocket.all[0]!.drop();
   await assert.rejects(p, /cannot connect/);
   await until(() => FakeSocket.all.length >= 2);
+  c.close();
+});
+
+test("have carries the bitfield (base64url), connections and upload counters", async () => {
+  assert.equal(base64url(new Uint8Array([0xfb, 0xff, 0xbf])), "-_-_");
+  const c = client();
+  const p = c.connect();
+  const ws = FakeSocket.all[0]!;
+  ws.open("me", "t");
+  await p;
+  c.have("s", 3, 10, 2, new Uint8Array([0xe0, 0x00]), 1234.5, 3);
+  assert.deepEqual(ws.sent.at(-1), { type: "have", swarm: "s", chunks: 3, total: 10, bitfield: "4AA", connections: 2, uploaded: 1234, served: 3 });
   c.close();
 });
