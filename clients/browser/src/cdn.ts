@@ -226,7 +226,7 @@ export class WebRtcCdn extends EventTarget {
     const signal = init.signal;
     signal?.throwIfAborted();
     const swarm = await this.swarmFor(contentId, init.strategy, signal);
-    if (init.priority === "high") swarm.scheduler["o"].stallDeadlineMs = Math.min(swarm.scheduler["o"].stallDeadlineMs, 1000);
+    if (init.priority === "high") swarm.scheduler.shortenStallDeadline(1000);
     const m = swarm.manifest;
     const onProgress = init.onProgress;
     const progress = onProgress
@@ -237,25 +237,32 @@ export class WebRtcCdn extends EventTarget {
       : undefined;
     if (progress) this.addEventListener("progress", progress);
     let next = 0;
+    swarm.readers++;
+    let released = false;
+    const done = () => {
+      if (released) return;
+      released = true;
+      swarm.readers--;
+      if (progress) this.removeEventListener("progress", progress);
+    };
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         if (next >= m.chunks.length) {
-          if (progress) this.removeEventListener("progress", progress);
+          done();
           controller.close();
           return;
         }
         try {
           const data = await swarm.read(next, signal);
           next++;
+          // A copy: the reader may transfer or change what it gets; the store's copy is shared with peers.
           controller.enqueue(data.slice());
         } catch (e) {
-          if (progress) this.removeEventListener("progress", progress);
+          done();
           controller.error(e);
         }
       },
-      cancel: () => {
-        if (progress) this.removeEventListener("progress", progress);
-      },
+      cancel: done,
     }, { highWaterMark: 2 });
     return new Response(body, {
       status: 200,

@@ -126,7 +126,7 @@ export class Scheduler {
   stepIns = 0;
 
   constructor(options: SchedulerOptions, now: number, graceMs: number, held?: Bitfield) {
-    this.o = options;
+    this.o = { ...options };
     this.have = held ?? new Bitfield(options.chunkCount);
     this.graceUntil = options.mode === "origin-only" ? now : now + graceMs;
     for (let i = 0; i < options.chunkCount; i++) {
@@ -151,6 +151,11 @@ export class Scheduler {
 
   peerRate(id: string): number | undefined {
     return this.peers.get(id)?.rate;
+  }
+
+  /** `priority: "high"` reads: the origin steps in sooner for the chunk the reader waits for. */
+  shortenStallDeadline(ms: number): void {
+    this.o.stallDeadlineMs = Math.min(this.o.stallDeadlineMs, ms);
   }
 
   /** Whether the peer has said it holds every chunk. */

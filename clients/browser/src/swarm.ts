@@ -61,6 +61,9 @@ export class Swarm {
   bytesFromOrigin = 0;
   bytesDiscarded = 0;
   corruptChunks = 0;
+  /** Open Response bodies reading this content: while there are any, unread chunks are pinned in the store. */
+  readers = 0;
+  private readonly pinned = new Set<number>();
   private readonly contentIdBytes: Uint8Array;
   private readonly incoming = new Map<number, Incoming>();
   private readonly httpAborts = new Map<number, AbortController>();
@@ -365,6 +368,12 @@ export class Swarm {
   }
 
   private accept(chunk: number, data: Uint8Array, source: string): void {
+    // Pinned until read: rarest-first fetches ahead of the reader, and the LRU must not evict what it has
+    // not consumed yet (the store may exceed its bound by the unread part of a read in progress).
+    if (this.readers > 0 && !this.pinned.has(chunk)) {
+      this.host.store.pin(this.id, chunk);
+      this.pinned.add(chunk);
+    }
     this.host.store.put(this.id, chunk, data);
     this.held.set(chunk);
     if (source === HTTP) this.bytesFromOrigin += data.length;
@@ -507,6 +516,7 @@ export class Swarm {
       signal?.throwIfAborted();
       if (this.held.has(index)) {
         const data = this.host.store.get(this.id, index);
+        if (this.pinned.delete(index)) this.host.store.unpin(this.id, index);
         if (data) {
           this.scheduler.setReadPosition(Math.min(index + 1, this.held.size - 1), false, performance.now());
           return data;
@@ -554,6 +564,8 @@ export class Swarm {
     if (this.onJoined) this.host.signaling?.removeEventListener("joined", this.onJoined);
     for (const ac of this.httpAborts.values()) ac.abort();
     for (const l of [...this.links.values()]) l.close("closed");
+    for (const i of this.pinned) this.host.store.unpin(this.id, i);
+    this.pinned.clear();
     this.host.signaling?.leave(this.id);
     for (const ws of this.waiters.values()) for (const w of ws) w();
     this.waiters.clear();
