@@ -47,7 +47,7 @@ for (let i = 0; i < count; i++) {
       peer.send(`hello from ${name}`)
     })
     peer.on('data', (data) => {
-      log({ event: 'data', client: name, peer: peer.id, text: data.toString() })
+      log({ event: 'data', client: name, peer: peer.id, text: Buffer.from(data).toString() })
       received.add(name)
       if (received.size === count) finish(0, 'every client received data over WebRTC')
     })

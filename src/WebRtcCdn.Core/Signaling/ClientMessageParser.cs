@@ -35,7 +35,7 @@ public static class ClientMessageParser
             long? id = null;
             if (root.TryGetProperty("id", out var idElement))
             {
-                if (!idElement.TryGetInt64(out var idValue))
+                if (idElement.ValueKind != JsonValueKind.Number || !idElement.TryGetInt64(out var idValue))
                 {
                     return SignalingParseResult.Fail(SignalingErrorCodes.InvalidField, "'id' must be an integer");
                 }

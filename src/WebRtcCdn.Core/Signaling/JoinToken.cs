@@ -67,7 +67,7 @@ public static class JoinToken
             using var doc = JsonDocument.Parse(payload);
             if (doc.RootElement.ValueKind != JsonValueKind.Object
                 || !doc.RootElement.TryGetProperty("swarm", out var s) || s.ValueKind != JsonValueKind.String
-                || !doc.RootElement.TryGetProperty("exp", out var e) || !e.TryGetInt64(out expiry))
+                || !doc.RootElement.TryGetProperty("exp", out var e) || e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out expiry))
             {
                 return JoinTokenStatus.Malformed;
             }

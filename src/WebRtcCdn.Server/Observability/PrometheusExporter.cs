@@ -18,11 +18,12 @@ public sealed class PrometheusExporter : IDisposable
     private readonly ConcurrentDictionary<(Instrument Instrument, string Labels), double> _values = new();
     private readonly Lock _scrapeLock = new();
 
-    public PrometheusExporter()
+    /// <summary>Exports the WebRtcCdn meters created by this host's <paramref name="meters"/> (not other hosts' in the same process).</summary>
+    public PrometheusExporter(IMeterFactory meters)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name.StartsWith("WebRtcCdn", StringComparison.Ordinal))
+            if (instrument.Meter.Name.StartsWith("WebRtcCdn", StringComparison.Ordinal) && ReferenceEquals(instrument.Meter.Scope, meters))
             {
                 listener.EnableMeasurementEvents(instrument);
             }

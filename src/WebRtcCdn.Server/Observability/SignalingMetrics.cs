@@ -10,15 +10,17 @@ public sealed class SignalingMetrics : IDisposable
 {
     public const string MeterName = "WebRtcCdn.Server";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _connections;
     private readonly Counter<long> _relays;
     private readonly Counter<long> _rejects;
     private readonly Counter<long> _messages;
     private readonly Counter<long> _joins;
 
-    public SignalingMetrics()
+    /// <summary>The meter comes from the host's <see cref="IMeterFactory"/>, so it is scoped to this server instance (several may share a process, as in tests).</summary>
+    public SignalingMetrics(IMeterFactory meters)
     {
+        _meter = meters.Create(MeterName);
         _connections = _meter.CreateCounter<long>("webrtc_cdn_connections_opened", description: "WebSocket connections accepted, by endpoint");
         _relays = _meter.CreateCounter<long>("webrtc_cdn_relays", description: "Signaling messages relayed between peers, by endpoint and type");
         _rejects = _meter.CreateCounter<long>("webrtc_cdn_rejects", description: "Refused requests and messages, by endpoint and reason");
@@ -44,5 +46,8 @@ public sealed class SignalingMetrics : IDisposable
     public void Gauge(string name, string description, Func<IEnumerable<Measurement<long>>> observe) =>
         _meter.CreateObservableGauge(name, observe, description: description);
 
-    public void Dispose() => _meter.Dispose();
+    // The factory owns and disposes the meter.
+    public void Dispose()
+    {
+    }
 }

@@ -20,6 +20,7 @@ public static class SignalingEndpoints
     public static IServiceCollection AddSignaling(this IServiceCollection services, WebRtcCdnOptions options)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
         services.AddSingleton<SignalingMetrics>();
         services.AddSingleton<PrometheusExporter>();
         services.AddSingleton<TransferStats>();
@@ -131,15 +132,27 @@ public static class SignalingEndpoints
     }
 
     /// <summary>Starts the hub (and the cluster connection) with the host; closes sessions at shutdown.</summary>
-    private sealed class SignalingStartup(SignalingHub hub, IEnumerable<ISignalingCluster> clusters, PrometheusExporter exporter) : IHostedService
+    private sealed class SignalingStartup(SignalingHub hub, TrackerHub tracker, IEnumerable<ISignalingCluster> clusters, PrometheusExporter exporter, IHostApplicationLifetime lifetime) : IHostedService
     {
+        private CancellationTokenRegistration _stopping;
+
         // Created with the host so that the exporter listens from the first measurement on.
         public PrometheusExporter Exporter { get; } = exporter;
 
-        public Task StartAsync(CancellationToken cancellationToken) => hub.StartAsync(cancellationToken);
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            // Close the WebSockets when shutdown begins: Kestrel otherwise waits for them up to its shutdown timeout.
+            _stopping = lifetime.ApplicationStopping.Register(() =>
+            {
+                hub.CloseAll();
+                tracker.CloseAll();
+            });
+            return hub.StartAsync(cancellationToken);
+        }
 
         public async Task StopAsync(CancellationToken cancellationToken)
         {
+            await _stopping.DisposeAsync().ConfigureAwait(false);
             await hub.DisposeAsync().ConfigureAwait(false);
             foreach (var cluster in clusters)
             {

@@ -151,11 +151,13 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
         }
         finally
         {
-            socket.Close(1000, "bye");
+            // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
             if (_sessions.TryRemove(new KeyValuePair<string, SignalingSession>(peerId, session)))
             {
                 await DepartAsync(session).ConfigureAwait(false);
             }
+
+            socket.Close(1000, "bye");
 
             await sendLoop.ConfigureAwait(false);
         }
@@ -508,13 +510,19 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Closes every connection (shutdown).</summary>
+    public void CloseAll()
     {
-        await _idleSweep.DisposeAsync().ConfigureAwait(false);
         foreach (var session in _sessions.Values)
         {
             session.Socket.Close(SignalingCloseCodes.GoingAway, "server shutting down");
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _idleSweep.DisposeAsync().ConfigureAwait(false);
+        CloseAll();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Signaling session {PeerId} failed")]

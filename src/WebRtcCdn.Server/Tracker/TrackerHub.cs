@@ -25,6 +25,12 @@ public sealed partial class TrackerHub
     /// <summary>Offers forwarded per announce: clients send up to 10 (WebTorrent 5, P2P Media Loader 10); bittorrent-tracker caps at 82.</summary>
     public const int MaxOffers = 20;
 
+    /// <summary>
+    /// (info_hash, peer_id) pairs one socket may hold: a WebTorrent process shares one socket among all its torrents,
+    /// so this is larger than signaling.limits.swarms_per_peer; 256 still bounds what one socket costs.
+    /// </summary>
+    public const int MaxAnnouncedPerSocket = 256;
+
     /// <summary>info_hashes in one scrape.</summary>
     public const int MaxScrape = 64;
 
@@ -34,6 +40,7 @@ public sealed partial class TrackerHub
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TrackerSwarm> _swarms = new(StringComparer.Ordinal);
+    private readonly HashSet<TrackerSession> _live = [];
     private readonly SignalingLimitsOptions _limits;
     private readonly TimeProvider _time;
     private readonly SignalingMetrics _metrics;
@@ -81,11 +88,31 @@ public sealed partial class TrackerHub
         }
     }
 
+    /// <summary>Closes every connection (shutdown).</summary>
+    public void CloseAll()
+    {
+        List<TrackerSession> sessions;
+        lock (_lock)
+        {
+            sessions = [.. _live];
+        }
+
+        foreach (var s in sessions)
+        {
+            s.Socket.Close(1001, "server shutting down");
+        }
+    }
+
     public async Task RunSessionAsync(MessageSocket socket, IPAddress? address)
     {
         var now = _time.GetElapsedTime(0);
         var session = new TrackerSession(socket, address, new TokenBucket(_limits.MessageRate, _limits.MessageBurst, now), new TokenBucket(1, ErrorBurst, now));
         Interlocked.Increment(ref _sessions);
+        lock (_lock)
+        {
+            _live.Add(session);
+        }
+
         _metrics.ConnectionOpened(Endpoint);
         var sendLoop = socket.RunSendLoopAsync();
         try
@@ -133,8 +160,14 @@ public sealed partial class TrackerHub
         }
         finally
         {
-            socket.Close(1000, "bye");
+            // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
             Depart(session);
+            lock (_lock)
+            {
+                _live.Remove(session);
+            }
+
+            socket.Close(1000, "bye");
             Interlocked.Decrement(ref _sessions);
             await sendLoop.ConfigureAwait(false);
         }
@@ -231,15 +264,16 @@ public sealed partial class TrackerHub
                 }
 
                 // The same host reconnected: the new socket takes over.
-                peer.Session.Announced.Remove(infoHash);
+                peer.Session.Announced.Remove((infoHash, peerId));
                 peer.Session = session;
+                session.Announced.Add((infoHash, peerId));
             }
 
             if (ev == "stopped")
             {
                 if (peer is not null && swarm.Remove(peerId))
                 {
-                    session.Announced.Remove(infoHash);
+                    session.Announced.Remove((infoHash, peerId));
                     if (swarm.Count == 0)
                     {
                         _swarms.Remove(infoHash);
@@ -252,9 +286,9 @@ public sealed partial class TrackerHub
             {
                 if (peer is null)
                 {
-                    if (!session.Announced.ContainsKey(infoHash) && session.Announced.Count >= _limits.SwarmsPerPeer)
+                    if (session.Announced.Count >= MaxAnnouncedPerSocket)
                     {
-                        Failure(session, "announce", infoHash, $"a connection may announce at most {_limits.SwarmsPerPeer} info_hashes");
+                        Failure(session, "announce", infoHash, $"a connection may announce at most {MaxAnnouncedPerSocket} (info_hash, peer_id) pairs");
                         return;
                     }
 
@@ -265,16 +299,10 @@ public sealed partial class TrackerHub
                         return;
                     }
 
-                    if (session.Announced.TryGetValue(infoHash, out var oldId))
-                    {
-                        // The socket switched peer_id for this torrent: the old entry goes.
-                        swarm.Remove(oldId);
-                    }
-
                     peer = new TrackerPeer(peerId, session);
                     swarm.Add(peer);
                     _swarms[infoHash] = swarm;
-                    session.Announced[infoHash] = peerId;
+                    session.Announced.Add((infoHash, peerId));
                     _metrics.Joined(Endpoint);
                 }
 
@@ -338,7 +366,7 @@ public sealed partial class TrackerHub
         lock (_lock)
         {
             // Only a peer that announced this info_hash on this very socket may answer, and only to a peer of the same swarm.
-            target = session.Announced.TryGetValue(infoHash, out var own) && own == peerId
+            target = session.Announced.Contains((infoHash, peerId))
                 && _swarms.TryGetValue(infoHash, out var swarm) && swarm.Get(to) is { } peer ? peer.Session : null;
         }
 

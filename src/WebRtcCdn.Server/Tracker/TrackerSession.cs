@@ -14,6 +14,9 @@ public sealed class TrackerSession(MessageSocket socket, IPAddress? address, Tok
 
     public TokenBucket Errors { get; } = errors;
 
-    /// <summary>info_hash -> peer_id announced on this socket (guarded by the hub's lock).</summary>
-    public Dictionary<string, string> Announced { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// (info_hash, peer_id) pairs announced on this socket (guarded by the hub's lock). Several: bittorrent-tracker
+    /// shares one socket per tracker URL among all the torrents and clients of a process.
+    /// </summary>
+    public HashSet<(string InfoHash, string PeerId)> Announced { get; } = [];
 }

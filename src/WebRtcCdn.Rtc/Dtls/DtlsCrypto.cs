@@ -1,0 +1,48 @@
+using Org.BouncyCastle.Crypto.Prng;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace WebRtcCdn.Rtc.Dtls;
+
+/// <summary>
+/// BouncyCastle's crypto with one hook: when the handshake creates the epoch-1 cipher we derive the same key block
+/// ourselves (PRF(master_secret, "key expansion", server_random + client_random), RFC 5246 sec. 6.3) so the record
+/// layer after the handshake can run on .NET's AesGcm. BC keeps its own cipher for its Finished message.
+/// </summary>
+internal sealed class DtlsCrypto : BcTlsCrypto
+{
+    /// <summary>The OS CSPRNG (RandomNumberGenerator), thread-safe without a lock, shared by all handshakes.</summary>
+    private static readonly SecureRandom SharedRandom = new(new CryptoApiRandomGenerator());
+
+    public DtlsCrypto()
+        : base(SharedRandom)
+    {
+    }
+
+    /// <summary>Set once the handshake has derived its keys.</summary>
+    public DtlsKeyMaterial? Keys { get; private set; }
+
+    public int CipherSuite { get; private set; }
+
+    public override TlsCipher CreateCipher(TlsCryptoParameters cryptoParams, int encryptionAlgorithm, int macAlgorithm)
+    {
+        ArgumentNullException.ThrowIfNull(cryptoParams);
+        var keyLength = DtlsCipherSuites.KeyLength(encryptionAlgorithm);
+        if (keyLength == 0)
+        {
+            throw new TlsFatalAlert(AlertDescription.internal_error, "negotiated a cipher our record layer does not implement");
+        }
+
+        var parameters = cryptoParams.SecurityParameters;
+        var seed = new byte[parameters.ServerRandom.Length + parameters.ClientRandom.Length];
+        parameters.ServerRandom.CopyTo(seed, 0);
+        parameters.ClientRandom.CopyTo(seed, parameters.ServerRandom.Length);
+        var keyBlock = TlsUtilities.Prf(parameters, parameters.MasterSecret, ExporterLabel.key_expansion, seed, DtlsKeyMaterial.KeyBlockLength(keyLength)).Extract();
+        Keys = new DtlsKeyMaterial(keyBlock, keyLength);
+        Array.Clear(keyBlock);
+        CipherSuite = parameters.CipherSuite;
+        return base.CreateCipher(cryptoParams, encryptionAlgorithm, macAlgorithm);
+    }
+}

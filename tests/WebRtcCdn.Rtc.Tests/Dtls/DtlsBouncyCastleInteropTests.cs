@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using Org.BouncyCastle.Tls;
+using WebRtcCdn.Rtc.Certificates;
+using WebRtcCdn.Rtc.Dtls;
+
+namespace WebRtcCdn.Rtc.Tests.Dtls;
+
+/// <summary>
+/// Our record layer against an independent implementation of the same RFCs: BouncyCastle's own DtlsTransport,
+/// kept alive after its handshake, talking to our endpoint.
+/// </summary>
+public class DtlsBouncyCastleInteropTests
+{
+    [Fact]
+    public async Task Our_record_layer_and_bouncycastles_exchange_application_data()
+    {
+        var clientCertificate = RtcCertificate.Generate(DateTimeOffset.UtcNow);
+        var wake = new SemaphoreSlim(0);
+        using var server = new DtlsEndpoint(new DtlsEndpointOptions
+        {
+            Role = DtlsRole.Server,
+            RemoteFingerprints = [clientCertificate.Fingerprint],
+            WakeUp = () => wake.Release(),
+        });
+
+        var toServer = new BlockingCollection<byte[]>();
+        using var bcSide = new DtlsHandshakeTransport(1200, d => { toServer.Add(d); wake.Release(); });
+        var authenticator = new DtlsPeerAuthenticator([RtcCertificate.Default.Fingerprint]);
+        var client = new DtlsClientPeer(new DtlsCrypto(), clientCertificate, authenticator, 1000, 30_000, null);
+        server.Start(TimeSpan.Zero);
+        var connect = Task.Run(() =>
+        {
+            try
+            {
+                return new DtlsClientProtocol().Connect(client, bcSide);
+            }
+            finally
+            {
+                wake.Release();
+            }
+        });
+
+        var received = new List<byte[]>();
+        void Pump()
+        {
+            while (toServer.TryTake(out var d))
+            {
+                server.HandleDatagram(d, TimeSpan.Zero);
+            }
+
+            while (server.PollTransmit() is { } d)
+            {
+                bcSide.Enqueue(d.ToArray());
+            }
+
+            while (server.PollEvent() is { } e)
+            {
+                if (e.Kind == DtlsEventKind.ApplicationData)
+                {
+                    received.Add(e.Data.ToArray());
+                }
+            }
+        }
+
+        while (!connect.IsCompleted || server.State == DtlsState.Connecting)
+        {
+            Pump();
+            if (!connect.IsCompleted || server.State == DtlsState.Connecting)
+            {
+                Assert.True(wake.Wait(DtlsTestLink.Guard));
+            }
+        }
+
+        var bcTransport = await connect;
+        Assert.Equal(DtlsState.Connected, server.State);
+
+        // BouncyCastle -> ours.
+        var fromBc = Enumerable.Range(0, 20).Select(i => Enumerable.Range(0, 50 * i + 1).Select(b => (byte)(b ^ i)).ToArray()).ToList();
+        foreach (var message in fromBc)
+        {
+            bcTransport.Send(message, 0, message.Length);
+        }
+
+        Pump();
+        Assert.Equal(fromBc, received);
+
+        // Ours -> BouncyCastle.
+        var buffer = new byte[2000];
+        for (var i = 0; i < 20; i++)
+        {
+            var message = Enumerable.Range(0, 57 * i + 1).Select(b => (byte)(b + i)).ToArray();
+            Assert.True(server.SendApplicationData(message));
+            Pump();
+            var n = bcTransport.Receive(buffer, 0, buffer.Length, 5000);
+            Assert.Equal(message, buffer[..n]);
+        }
+
+        // Our close_notify is understood by BouncyCastle: it closes its transport (and then fails the read).
+        server.Close();
+        Pump();
+        Assert.Throws<TlsFatalAlert>(() => bcTransport.Receive(buffer, 0, buffer.Length, 5000));
+        Assert.False(bcSide.Enqueue([1]));
+    }
+}

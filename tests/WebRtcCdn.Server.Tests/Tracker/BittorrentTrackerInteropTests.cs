@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using WebRtcCdn.Testing;
+
+namespace WebRtcCdn.Server.Tests.Tracker;
+
+/// <summary>
+/// The real npm <c>bittorrent-tracker</c> client (what WebTorrent uses), run by Node from tests/interop, meets
+/// other clients through our /announce; their WebRTC data channels (@roamhq/wrtc) open and carry data.
+/// test.sh runs <c>npm ci</c> in tests/interop first.
+/// </summary>
+public sealed class BittorrentTrackerInteropTests
+{
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Real_bittorrent_tracker_clients_meet_through_us_and_exchange_data_over_webrtc(int clients)
+    {
+        await using var server = await TestServer.StartAsync();
+        var lines = await RunNodeAsync("tracker-clients.mjs", server.WebSocketUri("/announce").ToString(), clients.ToString(System.Globalization.CultureInfo.InvariantCulture), "90000");
+        var events = lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Contains(events, e => (string?)e["event"] == "done");
+        // Every client saw the swarm counts, opened a WebRTC connection, and received a message through it.
+        for (var i = 0; i < clients; i++)
+        {
+            var name = $"client{i}";
+            Assert.Contains(events, e => (string?)e["event"] == "update" && (string?)e["client"] == name);
+            Assert.Contains(events, e => (string?)e["event"] == "connect" && (string?)e["client"] == name);
+            Assert.Contains(events, e => (string?)e["event"] == "data" && (string?)e["client"] == name && ((string?)e["text"])!.StartsWith("hello from client", StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>Runs a script of tests/interop with Node and returns its stdout lines; fails with its output when it fails.</summary>
+    internal static async Task<List<string>> RunNodeAsync(string script, params string[] args)
+    {
+        var dir = Path.Combine(RepositoryRoot.Path, "tests", "interop");
+        Assert.True(Directory.Exists(Path.Combine(dir, "node_modules")), "tests/interop/node_modules is missing: run `npm ci` in tests/interop (test.sh does)");
+        var start = new ProcessStartInfo("node") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(script);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(guard.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        var output = await stdout;
+        var errors = await stderr;
+        Assert.True(process.ExitCode == 0, $"node {script} exited with {process.ExitCode}\nstdout:\n{output}\nstderr:\n{errors}");
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+    }
+}
