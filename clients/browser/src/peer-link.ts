@@ -15,7 +15,7 @@ export interface LinkSignals {
 
 export interface LinkHandlers {
   onOpen(link: PeerLink): void;
-  onFrame(link: PeerLink, frame: WireFrame, size: number): void;
+  onFrame(link: PeerLink, frame: WireFrame): void;
   onClose(link: PeerLink, reason: string): void;
   /** The chunk bytes to serve a request, or undefined when not held. */
   chunk(index: number): Uint8Array | undefined;
@@ -51,12 +51,6 @@ export class PeerLink {
   helloReceived = false;
   bytesIn = 0;
   bytesOut = 0;
-  /** Bytes in/out at the last rate sample, for per-peer rates in stats. */
-  rateIn = 0;
-  rateOut = 0;
-  private sampleIn = 0;
-  private sampleOut = 0;
-  private sampleAt = performance.now();
   private lastHeard = performance.now();
   private readonly uploads: Upload[] = [];
   private pumping = false;
@@ -167,7 +161,7 @@ export class PeerLink {
         this.close(`malformed frame: ${r.error}`);
         return;
       }
-      this.onFrame(r.frame, bytes.length);
+      this.onFrame(r.frame);
     };
   }
 
@@ -177,16 +171,10 @@ export class PeerLink {
       this.close("peer silent");
       return;
     }
-    const dt = (now - this.sampleAt) / 1000;
-    this.rateIn = (this.bytesIn - this.sampleIn) / dt;
-    this.rateOut = (this.bytesOut - this.sampleOut) / dt;
-    this.sampleIn = this.bytesIn;
-    this.sampleOut = this.bytesOut;
-    this.sampleAt = now;
     this.send({ type: "PING", nonce: (Math.random() * 2 ** 32) >>> 0 });
   }
 
-  private onFrame(f: WireFrame, size: number): void {
+  private onFrame(f: WireFrame): void {
     switch (f.type) {
       case "PING":
         this.send({ type: "PONG", nonce: f.nonce });
@@ -208,7 +196,7 @@ export class PeerLink {
         this.helloReceived = true;
         break;
     }
-    this.handlers.onFrame(this, f, size);
+    this.handlers.onFrame(this, f);
   }
 
   private onRequest(requestId: number, chunk: number, offset: number, length: number): void {

@@ -193,11 +193,9 @@ export class Scheduler {
   }
 
   /** The peer is gone: its requests are dropped without penalty (the chunks become requestable again). */
-  removePeer(id: string): Action[] {
-    const out: Action[] = [];
+  removePeer(id: string): void {
     for (const r of [...this.requests.values()]) if (r.source === id) this.drop(r);
     this.peers.delete(id);
-    return out;
   }
 
   /** The peer sent a corrupt chunk: never ask it again in this session. */

@@ -206,7 +206,7 @@ export class Swarm {
       },
       {
         onOpen: (l) => this.onOpen(l),
-        onFrame: (l, f, size) => this.onFrame(l, f, size),
+        onFrame: (l, f) => this.onFrame(l, f),
         onClose: (l, reason) => this.onLinkClose(l, reason),
         chunk: (i) => (this.held.has(i) ? this.host.store.get(this.id, i) : undefined),
       },
@@ -277,7 +277,7 @@ export class Swarm {
     this.schedule();
   }
 
-  private onFrame(link: PeerLink, f: WireFrame, size: number): void {
+  private onFrame(link: PeerLink, f: WireFrame): void {
     const now = performance.now();
     switch (f.type) {
       case "HELLO": {
@@ -322,7 +322,6 @@ export class Swarm {
       default:
         return;
     }
-    void size;
     this.schedule();
   }
 
