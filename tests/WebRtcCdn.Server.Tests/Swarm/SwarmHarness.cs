@@ -55,6 +55,12 @@ internal sealed class SwarmHarness : IAsyncDisposable
         });
         var content = RandomNumberGenerator.GetBytes(size);
         using var http = server.CreateClient();
+        using (var bundle = await http.GetAsync("/sdk/webrtc-cdn.global.js"))
+        {
+            // The SDK bundle is copied next to the server at build time: without it every viewer fails obscurely.
+            Assert.True(bundle.IsSuccessStatusCode, await bundle.Content.ReadAsStringAsync());
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=swarm.bin") { Content = new ByteArrayContent(content) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishToken);
         using var response = await http.SendAsync(request);
