@@ -1,4 +1,5 @@
 using System.CommandLine;
+using WebRtcCdn.Cli.Publishing;
 using WebRtcCdn.Server.Hosting;
 
 namespace WebRtcCdn.Cli;
@@ -10,6 +11,7 @@ public static class CliApp
     {
         var root = new RootCommand("WebRtcCdn: a peer-to-peer content delivery network over WebRTC data channels.");
         root.Subcommands.Add(ServeCommand());
+        root.Subcommands.Add(PublishCommand.Create());
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
     }
 

@@ -299,8 +299,9 @@ public sealed class Manifest
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 4 });
             return TryRead(ref reader, out manifest, out error);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: strings that are not valid UTF-8 (found by the fuzz test).
             error = $"invalid JSON: {e.Message}";
             return false;
         }

@@ -336,6 +336,23 @@ public sealed class ChunkStore : IDisposable
         }
     }
 
+    /// <summary>The alias key (upstream URL) that names <paramref name="id"/>, or null.</summary>
+    public string? FindAliasKey(ContentId id)
+    {
+        lock (_gate)
+        {
+            foreach (var (key, value) in _aliases)
+            {
+                if (value == id)
+                {
+                    return key;
+                }
+            }
+
+            return null;
+        }
+    }
+
     /// <summary>Deletes expired unpinned chunks now (also done during writes, at most once per minute).</summary>
     public void SweepExpired()
     {
@@ -399,7 +416,7 @@ public sealed class ChunkStore : IDisposable
         {
             foreach (var file in Directory.EnumerateFiles(_aliasDir))
             {
-                var text = File.ReadAllText(file);
+                var text = file.EndsWith(".tmp", StringComparison.Ordinal) || new FileInfo(file).Length > 64 << 10 ? string.Empty : File.ReadAllText(file);
                 var newline = text.IndexOf('\n', StringComparison.Ordinal);
                 if (newline > 0 && ContentId.TryParse(text.AsSpan(0, newline), out var id) && _manifests.ContainsKey(id))
                 {

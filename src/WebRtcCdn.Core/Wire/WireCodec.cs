@@ -63,12 +63,12 @@ public static class WireCodec
         var length = GetEncodedLength(frame);
         if (length > MaxFrameSize)
         {
-            throw new ArgumentException($"a {frame.Type} frame of {length} bytes exceeds {MaxFrameSize}", nameof(frame));
+            throw new ArgumentException("a frame larger than 65535 bytes cannot be sent", nameof(frame));
         }
 
         if (destination.Length < length)
         {
-            throw new ArgumentException($"destination holds {destination.Length} bytes; the frame needs {length}", nameof(destination));
+            throw new ArgumentException("destination is too small for the frame", nameof(destination));
         }
 
         destination[0] = Version;
@@ -290,7 +290,14 @@ public static class WireCodec
         return used == 0 || bitfield.Length == 0 || (bitfield[^1] & (0xFF >> used)) == 0;
     }
 
-    private static void RequireIndex(int index) => Require(ValidIndex(index), $"chunk index {index} is outside 0..{MaxChunks - 1}");
+    private static void RequireIndex(int index)
+    {
+        // The message is built only on failure: encoding sits on the data path.
+        if (!ValidIndex(index))
+        {
+            throw new ArgumentException($"chunk index {index} is outside 0..{MaxChunks - 1}");
+        }
+    }
 
     private static void Require(bool condition, string message)
     {

@@ -16,7 +16,9 @@ public sealed class OriginContent : IDisposable
     private readonly ContentOptions _options;
     private readonly int _chunkSize;
     private readonly ILogger<OriginContent> _logger;
-    private readonly Lazy<ChunkStore> _store;
+    private readonly TimeProvider _time;
+    private readonly Lock _openGate = new();
+    private ChunkStore? _store;
     private readonly ECDsa? _signingKey;
     private readonly ECDsa? _publicKey;
 
@@ -27,12 +29,46 @@ public sealed class OriginContent : IDisposable
         _logger = logger;
         _signingKey = _options.PublisherSigningKey.Length > 0 ? ManifestSignature.LoadPem(_options.PublisherSigningKey) : null;
         _publicKey = _options.PublisherPublicKey.Length > 0 ? ManifestSignature.LoadPem(_options.PublisherPublicKey) : null;
-        _store = new Lazy<ChunkStore>(() => OpenStore(time ?? TimeProvider.System), LazyThreadSafetyMode.ExecutionAndPublication);
+        _time = time ?? TimeProvider.System;
     }
 
-    public ChunkStore Store => _store.Value;
+    /// <summary>
+    /// The chunk store, opened on first use. Throws <see cref="StoreUnavailableException"/> when it cannot be
+    /// opened (in use by another process, permissions); the next use tries again.
+    /// </summary>
+    public ChunkStore Store
+    {
+        get
+        {
+            if (Volatile.Read(ref _store) is { } store)
+            {
+                return store;
+            }
+
+            lock (_openGate)
+            {
+                if (_store is null)
+                {
+                    try
+                    {
+                        _store = OpenStore(_time);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        _logger.LogError("Cannot open the chunk store {Path}: {Reason}", _options.EffectiveStorePath, e.Message);
+                        throw new StoreUnavailableException($"the chunk store '{_options.EffectiveStorePath}' cannot be opened: {e.Message}", e);
+                    }
+                }
+
+                return _store;
+            }
+        }
+    }
 
     public ContentOptions Options => _options;
+
+    /// <summary>The store if it has been opened, else null (never opens it).</summary>
+    public ChunkStore? OpenedStore => Volatile.Read(ref _store);
 
     /// <summary>The manifest of stored content, or null (unknown, or not signed by the configured publisher key).</summary>
     public Manifest? GetManifest(ContentId id)
@@ -66,9 +102,10 @@ public sealed class OriginContent : IDisposable
 
     public void Dispose()
     {
-        if (_store.IsValueCreated)
+        lock (_openGate)
         {
-            _store.Value.Dispose();
+            _store?.Dispose();
+            _store = null;
         }
 
         _signingKey?.Dispose();

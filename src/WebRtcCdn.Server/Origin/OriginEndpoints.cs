@@ -43,6 +43,10 @@ public static class OriginEndpoints
             {
                 await next(context).ConfigureAwait(false);
             }
+            catch (StoreUnavailableException e) when (!context.Response.HasStarted)
+            {
+                await Error(StatusCodes.Status503ServiceUnavailable, "store_unavailable", e.Message).ExecuteAsync(context).ConfigureAwait(false);
+            }
             finally
             {
                 context.Response.Body = original;
@@ -54,6 +58,8 @@ public static class OriginEndpoints
         app.MapMethods("/content/{id}", ["GET", "HEAD"], GetFile);
         app.MapPost("/content", PublishAsync);
         app.MapMethods("/pull/{**path}", ["GET", "HEAD"], PullAsync);
+        // Any other path under /content is an unknown resource: a JSON 404 like the rest, not an empty one.
+        app.MapMethods("/content/{**rest}", ["GET", "HEAD"], () => NotFound("not_found", "no such origin resource; see docs/PROTOCOL.md, Origin HTTP"));
         app.MapMethods("/content/{**rest}", ["OPTIONS"], Preflight);
         app.MapMethods("/pull/{**rest}", ["OPTIONS"], Preflight);
         return app;
@@ -108,7 +114,8 @@ public static class OriginEndpoints
 
         if (!int.TryParse(index, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n >= manifest.ChunkCount)
         {
-            return NotFound("unknown_chunk", $"content {manifest.Id} has chunks 0..{manifest.ChunkCount - 1}; '{Truncate(index)}' is not one of them");
+            var range = manifest.ChunkCount == 0 ? "no chunks" : $"chunks 0..{manifest.ChunkCount - 1}";
+            return NotFound("unknown_chunk", $"content {manifest.Id} has {range}; '{Truncate(index)}' is not one of them");
         }
 
         var hash = manifest.Chunks[n];
@@ -178,7 +185,7 @@ public static class OriginEndpoints
     /// <summary>Cached (pull-through) content whose chunks were evicted is fetched again from upstream.</summary>
     private static async Task<bool> RefetchAsync(Manifest manifest, OriginContent content, PullThrough pull, HttpContext context)
     {
-        if (!pull.Enabled || pull.Resolve(manifest.Name) is not { } url)
+        if (!pull.Enabled || content.Store.FindAliasKey(manifest.Id) is not { } key || !Uri.TryCreate(key, UriKind.Absolute, out var url))
         {
             return false;
         }

@@ -12,6 +12,8 @@ public static class OriginServiceCollectionExtensions
         services.AddSingleton<OriginEgress>();
         services.AddSingleton<OriginContent>();
         services.AddSingleton<PullThrough>();
+        services.AddSingleton<StoreSweeper>();
+        services.AddHostedService(provider => provider.GetRequiredService<StoreSweeper>());
         return services;
     }
 }

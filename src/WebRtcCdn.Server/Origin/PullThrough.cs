@@ -117,11 +117,8 @@ public sealed class PullThrough : IDisposable
             }
 
             var mediaType = response.Content.Headers.ContentType?.MediaType is { } t && Manifest.IsValidMediaType(t) ? t : MediaTypes.FromFileName(url.AbsolutePath);
-            var name = Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/'));
-            if (name.Length == 0)
-            {
-                name = url.Host;
-            }
+            // The name is the path under the upstream base ("media/clip.mp4" for <upstream>media/clip.mp4).
+            var name = Uri.UnescapeDataString(url.AbsolutePath[_upstream!.AbsolutePath.Length..]);
 
             var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))

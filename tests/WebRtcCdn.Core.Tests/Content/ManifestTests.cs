@@ -1,3 +1,4 @@
+using CsCheck;
 using System.Security.Cryptography;
 using System.Text;
 using WebRtcCdn.Core.Content;
@@ -108,6 +109,79 @@ public sealed class ManifestTests
         using var p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
         var manifest = Manifest.Create("a", "text/plain", 0, Manifest.DefaultChunkSize, []);
         Assert.Throws<CryptographicException>(() => ManifestSignature.Sign(manifest, p384));
+    }
+
+    [Fact]
+    public void Random_and_mutated_documents_never_throw()
+    {
+        var valid = Manifest.Create("a.bin", "application/octet-stream", 40_000, Manifest.MinChunkSize,
+            [Sha256Digest.Compute("1"u8), Sha256Digest.Compute("2"u8), Sha256Digest.Compute("3"u8)]).ToJson();
+        Gen.Select(Gen.Int[0, valid.Length - 1], Gen.Byte, Gen.Int[0, valid.Length]).Sample((position, value, cut) =>
+        {
+            var mutated = valid[..cut];
+            if (position < mutated.Length)
+            {
+                mutated[position] = value;
+            }
+
+            var ok = Manifest.TryParse(mutated, out var manifest, out var error);
+            Assert.Equal(ok, manifest is not null);
+            Assert.Equal(ok, error.Length == 0);
+        }, iter: 20000);
+        Gen.Byte.Array[0, 200].Sample(bytes => Assert.False(Manifest.TryParse(bytes, out _, out _)), iter: 5000);
+    }
+
+    [Fact]
+    public async Task Publisher_reuses_one_buffer_whatever_the_length()
+    {
+        // 64 chunks from a stream that generates its bytes: memory use is one chunk, never the content's size.
+        var arrays = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
+        var publisher = new ContentPublisher(Manifest.DefaultChunkSize, (_, _, data, _) =>
+        {
+            Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment));
+            arrays.Add(segment.Array!);
+            return ValueTask.CompletedTask;
+        });
+        var manifest = await publisher.PublishAsync(new GeneratedStream(64L << 20), "gen.bin", "application/octet-stream");
+        Assert.Equal(64, manifest.ChunkCount);
+        Assert.Single(arrays);
+    }
+
+    private sealed class GeneratedStream(long length) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => length;
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = (int)Math.Min(count, length - _position);
+            for (var i = 0; i < n; i++)
+            {
+                buffer[offset + i] = (byte)((_position + i) % 251);
+            }
+
+            _position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class TrickleStream(byte[] data) : MemoryStream(data)

@@ -44,6 +44,20 @@ public sealed class WireVectorTests
         Assert.True(count >= 30);
     }
 
+    [Fact]
+    public void Vectors_cover_every_frame_type_every_reject_reason_and_every_error()
+    {
+        using var doc = TestVectors.Load("wire.json");
+        var types = doc.RootElement.GetProperty("valid").EnumerateArray().Select(v => v.GetProperty("frame").GetProperty("type").GetString()).ToHashSet();
+        Assert.Equal(["HELLO", "HAVE", "REQUEST", "PIECE", "CANCEL", "REJECT", "PING", "PONG"], Enum.GetNames<FrameType>().Select(n => n.ToUpperInvariant()));
+        Assert.True(types.SetEquals(Enum.GetNames<FrameType>().Select(n => n.ToUpperInvariant())));
+        var reasons = doc.RootElement.GetProperty("valid").EnumerateArray().Select(v => v.GetProperty("frame"))
+            .Where(f => f.TryGetProperty("reason", out _)).Select(f => f.GetProperty("reason").GetString()).ToHashSet();
+        Assert.Equal(Enum.GetValues<RejectReason>().Length, reasons.Count);
+        var errors = doc.RootElement.GetProperty("invalid").EnumerateArray().Select(v => v.GetProperty("error").GetString()).ToHashSet();
+        Assert.True(errors.SetEquals(Enum.GetValues<WireError>().Where(e => e != WireError.None).Select(WireErrors.Name)));
+    }
+
     private static WireFrame FromJson(JsonElement f)
     {
         int I(string key) => f.GetProperty(key).GetInt32();

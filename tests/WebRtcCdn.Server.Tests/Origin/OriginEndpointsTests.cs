@@ -119,7 +119,10 @@ public sealed class OriginEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, status);
         Assert.Equal($"bytes */{_data.Length}", range);
 
-        // Malformed ranges are ignored (RFC 9110 14.2): the whole file.
+        // Multi-part and malformed ranges are ignored (RFC 9110 14.2): the whole file.
+        (status, body, _) = await GetRangeAsync("bytes=0-1,5-6");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(_data.Length, body.Length);
         (status, body, _) = await GetRangeAsync("bytes=abc");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(_data.Length, body.Length);
@@ -139,6 +142,8 @@ public sealed class OriginEndpointsTests : IAsyncLifetime
     [InlineData("/content/0000000000000000000000000000000000000000000000000000000000000000", "unknown_content")]
     [InlineData("/content/0000000000000000000000000000000000000000000000000000000000000000/chunks/0", "unknown_content")]
     [InlineData("/pull/anything", "pull_through_disabled")]
+    [InlineData("/content/0000000000000000000000000000000000000000000000000000000000000000/chunks", "not_found")]
+    [InlineData("/content/a/b/c/d", "not_found")]
     public async Task Unknown_ids_get_a_json_404(string path, string code)
     {
         using var response = await _http.GetAsync(path);

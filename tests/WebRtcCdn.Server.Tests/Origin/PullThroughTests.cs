@@ -48,6 +48,8 @@ public sealed class PullThroughTests : IAsyncLifetime
             o.Content.StorePath = _store;
             o.Content.Upstream = new Uri(upstreamUri, "/media/").AbsoluteUri;
             o.P2P.ChunkSize = 16 << 10;
+            // No memory tier: reads go through the disk tier's verification.
+            o.Content.MemoryCacheSize = 0;
         });
     }
 
@@ -110,6 +112,28 @@ public sealed class PullThroughTests : IAsyncLifetime
         {
             c.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task Cached_content_whose_chunk_went_bad_is_fetched_again_from_upstream()
+    {
+        using var http = _server.CreateClient();
+        using var first = await http.GetAsync("/pull/clip.mp4");
+        var id = first.Headers.GetValues("X-Content-Id").Single();
+        var content = _server.Services.GetRequiredService<OriginContent>();
+        var manifest = content.GetManifest(WebRtcCdn.Core.Content.ContentId.TryParse(id, out var cid) ? cid : default)!;
+        Assert.Equal("clip.mp4", manifest.Name);
+        var hash = manifest.Chunks[2].ToHex();
+        var path = Path.Combine(_store, "chunks", hash[..2], hash);
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[^1] ^= 0x40;
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var chunk = await http.GetByteArrayAsync($"/content/{id}/chunks/2");
+
+        Assert.Equal(_data.AsSpan(2 * (16 << 10), 16 << 10).ToArray(), chunk);
+        Assert.Equal(1, content.Store.CorruptChunks);
+        Assert.Equal(2, _upstreamRequests);
     }
 
     [Theory]

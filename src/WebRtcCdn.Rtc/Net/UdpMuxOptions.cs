@@ -1,0 +1,23 @@
+namespace WebRtcCdn.Rtc.Net;
+
+/// <summary>Socket and routing bounds of a <see cref="UdpMux"/>.</summary>
+public sealed class UdpMuxOptions
+{
+    /// <summary>
+    /// SO_RCVBUF: the default drops packets under load on loopback; pion went from ~16 to ~60 MB/s with 4 MiB
+    /// (docs/webrtc-interop.md, "UDP socket buffers"). The kernel may clamp it to net.core.rmem_max.
+    /// </summary>
+    public int ReceiveBufferSize { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>SO_SNDBUF, for the same reason as the receive buffer.</summary>
+    public int SendBufferSize { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest datagram we accept; UDP cannot carry more than 65507 bytes of payload over IPv4.</summary>
+    public int MaxDatagramSize { get; init; } = 65536;
+
+    /// <summary>Bound on remote-address routes (learned only from our own sends, so attackers cannot fill it cheaply).</summary>
+    public int MaxRoutes { get; init; } = 100_000;
+
+    /// <summary>Bound on outstanding STUN transactions routed back by id (cleared wholesale beyond it; retransmissions re-register).</summary>
+    public int MaxTransactions { get; init; } = 65_536;
+}
