@@ -86,13 +86,15 @@ public sealed class SwarmTests
         }
 
         var chunkCount = Size / (1 << 20);
-        foreach (var leaving in viewers.Take(2))
+        var leaving = viewers.Take(2).ToList();
+        await Task.WhenAll(leaving.Select(v => v.WaitForChunksAsync(3)));
+        foreach (var v in leaving)
         {
-            await leaving.WaitForChunksAsync(3);
-            var held = await leaving.ChunksAsync();
-            Assert.True(held < chunkCount, $"viewer {leaving.Index} had finished before it was closed: {await leaving.StatsAsync()}");
-            await leaving.DisposeAsync();
+            var held = await v.ChunksAsync();
+            Assert.True(held < chunkCount, $"viewer {v.Index} had finished before it was closed: {await v.StatsAsync()}");
         }
+
+        await Task.WhenAll(leaving.Select(v => v.DisposeAsync().AsTask()));
 
         foreach (var v in viewers.Skip(2))
         {
