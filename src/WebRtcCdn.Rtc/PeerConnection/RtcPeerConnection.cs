@@ -1,0 +1,997 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using WebRtcCdn.Rtc.DataChannels;
+using WebRtcCdn.Rtc.Dtls;
+using WebRtcCdn.Rtc.Ice;
+using WebRtcCdn.Rtc.Net;
+using WebRtcCdn.Rtc.Sctp;
+using WebRtcCdn.Rtc.Sdp;
+
+namespace WebRtcCdn.Rtc.PeerConnection;
+
+/// <summary>
+/// W3C RTCPeerConnection for data channels: ICE (full or lite) over a <see cref="UdpMux"/>, DTLS 1.2, SCTP and DCEP.
+/// <para>
+/// One driver per connection: every input (datagrams from the socket's receive loop, DTLS hand-shake wake-ups,
+/// timer ticks, API calls) is a work item in one mailbox processed by one task, which alone touches the DTLS, SCTP
+/// and data-channel cores. Outbound SCTP packets are sealed by DTLS straight into a reused datagram buffer and sent
+/// over ICE's selected pair. The ICE agent is driven by its <see cref="IceUdpTransport"/> (its own lock and timer).
+/// Events (state changes, candidates, data channels, messages) are raised on the driver loop: handlers must not block.
+/// </para>
+/// </summary>
+public sealed class RtcPeerConnection : IAsyncDisposable
+{
+    /// <summary>Datagrams waiting for the driver beyond this are dropped, as a full socket buffer would: 8192 x 1200 B
+    /// is about twice the 4 MiB socket buffer, so only a driver that cannot keep up at all loses packets.</summary>
+    private const int MaxQueuedDatagrams = 8192;
+
+    /// <summary>SCTP send buffer (bytes queued and unacknowledged); W3C Send throws beyond it. 16 MiB: see SctpOptions.</summary>
+    internal const int DefaultSendBufferSize = 16 * 1024 * 1024;
+
+    private readonly RtcConfiguration _config;
+    private readonly TimeProvider _time;
+    private readonly long _origin;
+    private readonly Channel<Work> _inbox = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ITimer _timer;
+    private readonly DataChannelLocalParameters _localParameters;
+    private readonly List<RtcDataChannel> _pending = [];
+    private readonly Dictionary<DataChannel, RtcDataChannel> _wrappers = [];
+    private readonly HashSet<RtcDataChannel> _active = [];
+    private readonly List<RtcDataChannel> _activeScratch = [];
+    private readonly byte[] _sctpPacket = new byte[DtlsEndpointOptions.DefaultMaxDatagramSize];
+    private readonly byte[] _datagram = new byte[DtlsEndpointOptions.DefaultMaxDatagramSize + 64];
+    private readonly Task _loop;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource _connectedTcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private UdpMux? _ownedMux;
+    private UdpMux? _mux;
+    private IceUdpTransport? _transport;
+    private Task _iceEvents = Task.CompletedTask;
+    private DataChannelDescription? _localDescription;
+    private DataChannelDescription? _remoteDescription;
+    private DtlsEndpoint? _dtls;
+    private SctpAssociation? _sctp;
+    private DtlsRole? _dtlsRole;
+    private bool _dtlsStarted;
+    private bool _controlling;
+    private int _queuedDatagrams;
+    private int _wakePending;
+    private long _remoteMaxMessageSize = DataChannelDescription.DefaultRemoteMaxMessageSize;
+    private IceConnectionState _iceState = IceConnectionState.New;
+    private volatile RtcPeerConnectionState _connectionState = RtcPeerConnectionState.New;
+    private volatile RtcIceGatheringState _gatheringState = RtcIceGatheringState.New;
+    private volatile RtcSignalingState _signalingState = RtcSignalingState.Stable;
+    private bool _closed;
+
+    public RtcPeerConnection(RtcConfiguration? configuration = null)
+    {
+        _config = configuration ?? new RtcConfiguration();
+        _time = _config.TimeProvider;
+        _origin = _time.GetTimestamp();
+        _localParameters = DataChannelLocalParameters.Create(_config.Certificate) with { IceLite = _config.IceLite };
+        _timer = _time.CreateTimer(_ => Enqueue(new Work(WorkKind.Timer)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _loop = Task.Run(RunLoopAsync);
+    }
+
+    public RtcConfiguration Configuration => _config;
+
+    public RtcPeerConnectionState ConnectionState => _connectionState;
+
+    public IceConnectionState IceConnectionState => _iceState;
+
+    public RtcIceGatheringState IceGatheringState => _gatheringState;
+
+    public RtcSignalingState SignalingState => _signalingState;
+
+    /// <summary>Our description with the candidates gathered so far (W3C localDescription), or null.</summary>
+    public RtcSessionDescription? LocalDescription
+    {
+        get
+        {
+            var d = _localDescription;
+            if (d is null)
+            {
+                return null;
+            }
+
+            var candidates = _transport?.LocalCandidates.Select(c => c.ToString()).ToList() ?? [];
+            var withCandidates = new DataChannelDescription
+            {
+                SessionId = d.SessionId,
+                SessionVersion = d.SessionVersion,
+                IceUfrag = d.IceUfrag,
+                IcePwd = d.IcePwd,
+                IceLite = d.IceLite,
+                IceOptions = d.IceOptions,
+                Fingerprints = d.Fingerprints,
+                Setup = d.Setup,
+                Mid = d.Mid,
+                BundleGroup = d.BundleGroup,
+                SctpPort = d.SctpPort,
+                MaxMessageSize = d.MaxMessageSize,
+                Candidates = candidates,
+                EndOfCandidates = _gatheringState == RtcIceGatheringState.Complete,
+                IsLegacySctp = d.IsLegacySctp,
+                OtherMedia = d.OtherMedia,
+                DataChannelIndex = d.DataChannelIndex,
+            };
+            return new RtcSessionDescription(_signalingState == RtcSignalingState.HaveLocalOffer || (_signalingState == RtcSignalingState.Stable && IsOfferer) ? RtcSdpType.Offer : RtcSdpType.Answer, withCandidates.ToSdp());
+        }
+    }
+
+    /// <summary>The local UDP endpoint (the shared mux's or our own socket's), once ICE started.</summary>
+    public IPEndPoint? LocalEndPoint => _mux?.LocalEndPoint;
+
+    /// <summary>The selected candidate pair, once ICE found one.</summary>
+    public IceCandidatePairInfo? SelectedCandidatePair => _transport?.SelectedPair;
+
+    /// <summary>Our DTLS role (decided by a=setup once both descriptions are set).</summary>
+    public DtlsRole? DtlsRole => _dtlsRole;
+
+    /// <summary>A trickled local candidate; null candidate text at the end of gathering (W3C onicecandidate).</summary>
+    public event Action<RtcIceCandidate>? OnIceCandidate;
+
+    public event Action<RtcPeerConnectionState>? OnConnectionStateChange;
+
+    public event Action<IceConnectionState>? OnIceConnectionStateChange;
+
+    public event Action<RtcIceGatheringState>? OnIceGatheringStateChange;
+
+    /// <summary>The peer opened a channel (W3C ondatachannel).</summary>
+    public event Action<RtcDataChannel>? OnDataChannel;
+
+    internal DataChannelManager? Manager { get; private set; }
+
+    internal long RemoteMaxMessageSize => Interlocked.Read(ref _remoteMaxMessageSize);
+
+    internal static int SendBufferSize => DefaultSendBufferSize;
+
+    private bool IsOfferer { get; set; }
+
+    private TimeSpan Now => _time.GetElapsedTime(_origin);
+
+    /// <summary>Completes when the connection state is Connected (ICE and DTLS up); fails when it fails or closes first.</summary>
+    public Task WaitConnectedAsync(CancellationToken cancellationToken = default) => _connectedTcs.Task.WaitAsync(cancellationToken);
+
+    /// <summary>W3C createOffer: our data-channel offer (setup actpass). Candidates follow by trickle after SetLocalDescription.</summary>
+    public Task<RtcSessionDescription> CreateOfferAsync() => RunAsync(() =>
+    {
+        ThrowIfClosed();
+        IsOfferer = true;
+        var offer = DataChannelDescription.CreateOffer(_localParameters);
+        offer = WithMaxMessageSize(offer);
+        return new RtcSessionDescription(RtcSdpType.Offer, offer.ToSdp());
+    });
+
+    /// <summary>W3C createAnswer to the remote offer already set.</summary>
+    public Task<RtcSessionDescription> CreateAnswerAsync() => RunAsync(() =>
+    {
+        ThrowIfClosed();
+        if (_signalingState != RtcSignalingState.HaveRemoteOffer || _remoteDescription is null)
+        {
+            throw new InvalidOperationException("createAnswer needs a remote offer (W3C InvalidStateError)");
+        }
+
+        // An ICE-lite server stays DTLS server (passive): the browser then starts DTLS as soon as its check succeeds.
+        var answer = _remoteDescription.CreateAnswer(_localParameters, _config.IceLite ? SdpSetup.Passive : SdpSetup.Active);
+        return new RtcSessionDescription(RtcSdpType.Answer, WithMaxMessageSize(answer).ToSdp());
+    });
+
+    /// <summary>W3C setLocalDescription: starts ICE gathering (and, with the answer, the transports).</summary>
+    public Task SetLocalDescriptionAsync(RtcSessionDescription description) => RunAsync(() =>
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        ThrowIfClosed();
+        var parsed = DataChannelDescription.Parse(description.Sdp);
+        if (parsed.IceUfrag != _localParameters.IceUfrag || parsed.IcePwd != _localParameters.IcePwd)
+        {
+            throw new ArgumentException("the description was not created by this connection (ICE credentials differ)", nameof(description));
+        }
+
+        if (description.Type == RtcSdpType.Offer)
+        {
+            if (_signalingState != RtcSignalingState.Stable || _remoteDescription is not null)
+            {
+                throw new InvalidOperationException($"cannot set a local offer in state {_signalingState} (renegotiation is not supported)");
+            }
+
+            IsOfferer = true;
+            _localDescription = parsed;
+            SetSignaling(RtcSignalingState.HaveLocalOffer);
+            EnsureIce(controlling: !_config.IceLite);
+        }
+        else
+        {
+            if (_signalingState != RtcSignalingState.HaveRemoteOffer)
+            {
+                throw new InvalidOperationException($"cannot set a local answer in state {_signalingState} (W3C InvalidStateError)");
+            }
+
+            _localDescription = parsed;
+            SetSignaling(RtcSignalingState.Stable);
+            StartTransports();
+        }
+
+        return true;
+    });
+
+    /// <summary>W3C setRemoteDescription. Bad SDP throws <see cref="SdpException"/> naming the line and the reason.</summary>
+    public Task SetRemoteDescriptionAsync(RtcSessionDescription description) => RunAsync(() =>
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        ThrowIfClosed();
+        var parsed = DataChannelDescription.Parse(description.Sdp);
+        if (parsed.Fingerprints.Count == 0)
+        {
+            throw new SdpException(0, null, "no a=fingerprint: DTLS cannot authenticate the peer");
+        }
+
+        if (description.Type == RtcSdpType.Offer)
+        {
+            if (_signalingState != RtcSignalingState.Stable || _remoteDescription is not null || _localDescription is not null)
+            {
+                throw new InvalidOperationException($"cannot set a remote offer in state {_signalingState} (renegotiation is not supported)");
+            }
+
+            if (parsed.Setup == SdpSetup.HoldConn)
+            {
+                throw new SdpException(0, null, "the offer's a=setup is holdconn: it does not want a DTLS association now");
+            }
+
+            if (parsed.IceLite && _config.IceLite)
+            {
+                throw new SdpException(0, null, "both peers are ICE-lite: one side must run full ICE (RFC 8445 sec. 2.5)");
+            }
+
+            _remoteDescription = parsed;
+            SetSignaling(RtcSignalingState.HaveRemoteOffer);
+            // RFC 8445 sec. 6.1.1: a full agent answering a lite offerer takes the controlling role.
+            EnsureIce(controlling: parsed.IceLite && !_config.IceLite);
+        }
+        else
+        {
+            if (_signalingState != RtcSignalingState.HaveLocalOffer)
+            {
+                throw new InvalidOperationException($"cannot set a remote answer in state {_signalingState} (W3C InvalidStateError)");
+            }
+
+            if (parsed.Setup == SdpSetup.ActPass)
+            {
+                throw new SdpException(0, null, "an answer must say a=setup:active or a=setup:passive, not actpass (RFC 8842 sec. 5.3)");
+            }
+
+            _remoteDescription = parsed;
+            SetSignaling(RtcSignalingState.Stable);
+            StartTransports();
+        }
+
+        Interlocked.Exchange(ref _remoteMaxMessageSize, Math.Min(parsed.EffectiveMaxMessageSize, int.MaxValue));
+        _transport!.SetRemoteCredentials(parsed.IceUfrag, parsed.IcePwd);
+        foreach (var line in parsed.Candidates)
+        {
+            AddCandidateLine(line);
+        }
+
+        if (parsed.EndOfCandidates)
+        {
+            _transport.AddRemoteEndOfCandidates();
+        }
+
+        return true;
+    });
+
+    /// <summary>W3C addIceCandidate; a null/empty candidate is end-of-candidates. A malformed candidate throws <see cref="ArgumentException"/>.</summary>
+    public Task AddIceCandidateAsync(RtcIceCandidate? candidate) => RunAsync(() =>
+    {
+        ThrowIfClosed();
+        if (_remoteDescription is null)
+        {
+            throw new InvalidOperationException("addIceCandidate before setRemoteDescription (W3C InvalidStateError)");
+        }
+
+        var text = candidate?.Candidate;
+        if (string.IsNullOrEmpty(text))
+        {
+            _transport!.AddRemoteEndOfCandidates();
+            return true;
+        }
+
+        if (candidate!.SdpMid is { } mid && _remoteDescription.Mid is { } ours && mid != ours)
+        {
+            throw new ArgumentException($"candidate for mid '{mid}', but the data channel's mid is '{ours}' (W3C OperationError)", nameof(candidate));
+        }
+
+        if (!IceCandidate.TryParse(text, out var parsed, out var error))
+        {
+            throw new ArgumentException($"bad ICE candidate '{text}': {error}", nameof(candidate));
+        }
+
+        _transport!.AddRemoteCandidate(parsed);
+        return true;
+    });
+
+    /// <summary>W3C createDataChannel. Opens once the SCTP association is up (or at once when it already is).</summary>
+    public RtcDataChannel CreateDataChannel(string label, RtcDataChannelInit? init = null)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        init ??= new RtcDataChannelInit();
+        if (init.MaxRetransmits.HasValue && init.MaxPacketLifeTime.HasValue)
+        {
+            throw new ArgumentException("maxRetransmits and maxPacketLifeTime are exclusive (W3C TypeError)", nameof(init));
+        }
+
+        if (init.Negotiated && init.Id is null)
+        {
+            throw new ArgumentException("a negotiated channel needs an id (W3C TypeError)", nameof(init));
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(label) > ushort.MaxValue || System.Text.Encoding.UTF8.GetByteCount(init.Protocol) > ushort.MaxValue)
+        {
+            throw new ArgumentException("label and protocol are limited to 65535 bytes (W3C TypeError)", nameof(label));
+        }
+
+        ThrowIfClosed();
+        var channel = new RtcDataChannel(this, label, init);
+        Post(() =>
+        {
+            if (Manager is { } manager)
+            {
+                AttachLocal(manager, channel);
+            }
+            else
+            {
+                _pending.Add(channel);
+            }
+        });
+        return channel;
+    }
+
+    /// <summary>W3C close: aborts SCTP, sends DTLS close_notify, stops ICE; every channel closes.</summary>
+    public void Close() => Post(CloseOnLoop);
+
+    public async ValueTask DisposeAsync()
+    {
+        Close();
+        _inbox.Writer.TryComplete();
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (_transport is { } transport)
+        {
+            await transport.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _iceEvents.ConfigureAwait(false);
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        _dtls?.Dispose();
+        if (_ownedMux is { } mux)
+        {
+            await mux.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _closing.Dispose();
+    }
+
+    // ---------------------------------------------------------------- mailbox
+
+    private enum WorkKind
+    {
+        Datagram,
+        Timer,
+        Wake,
+        Action,
+    }
+
+    private readonly record struct Work(WorkKind Kind, ReadOnlyMemory<byte> Data = default, Action? Action = null);
+
+    internal void Post(Action action) => Enqueue(new Work(WorkKind.Action, Action: action));
+
+    internal void ReleaseMessage(DataChannelMessage message) => Post(() => Manager?.Release(message));
+
+    internal void MarkActive(RtcDataChannel channel) => _active.Add(channel);
+
+    internal void WakeForChannel(RtcDataChannel channel) => Post(() => _active.Add(channel));
+
+    private void Enqueue(Work work)
+    {
+        if (!_inbox.Writer.TryWrite(work) && work.Kind == WorkKind.Datagram)
+        {
+            Interlocked.Decrement(ref _queuedDatagrams);
+        }
+    }
+
+    private Task<T> RunAsync<T>(Func<T> func)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var work = new Work(WorkKind.Action, Action: () =>
+        {
+            try
+            {
+                tcs.TrySetResult(func());
+            }
+            catch (Exception e) when (e is SdpException or ArgumentException or InvalidOperationException or FormatException or SocketException)
+            {
+                tcs.TrySetException(e);
+            }
+        });
+        if (!_inbox.Writer.TryWrite(work))
+        {
+            tcs.TrySetException(new InvalidOperationException("the peer connection is closed (W3C InvalidStateError)"));
+        }
+
+        return tcs.Task;
+    }
+
+    private async Task RunLoopAsync()
+    {
+        var reader = _inbox.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var work))
+            {
+                switch (work.Kind)
+                {
+                    case WorkKind.Datagram:
+                        Interlocked.Decrement(ref _queuedDatagrams);
+                        _dtls?.HandleDatagram(work.Data.Span, Now);
+                        PumpDtls();
+                        break;
+                    case WorkKind.Wake:
+                        Volatile.Write(ref _wakePending, 0);
+                        PumpDtls();
+                        break;
+                    case WorkKind.Timer:
+                        _dtls?.HandleTimeout(Now);
+                        PumpDtls();
+                        break;
+                    case WorkKind.Action:
+                        work.Action!();
+                        break;
+                }
+            }
+
+            AfterBatch();
+        }
+    }
+
+    /// <summary>After a batch of inputs: let SCTP act on time, deliver events, send its packets, refresh channels, re-arm the timer.</summary>
+    private void AfterBatch()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        var now = Now;
+        if (_sctp is { } sctp)
+        {
+            sctp.HandleTimeout(now);
+            PumpChannels();
+            FlushSctp();
+            PumpChannels();
+        }
+
+        if (_active.Count > 0)
+        {
+            _activeScratch.Clear();
+            _activeScratch.AddRange(_active);
+            foreach (var channel in _activeScratch)
+            {
+                if (!channel.UpdateBuffered())
+                {
+                    _active.Remove(channel);
+                }
+            }
+        }
+
+        TimeSpan? next = _dtls?.PollTimeout();
+        if (_sctp?.PollTimeout() is { } s && (next is null || s < next))
+        {
+            next = s;
+        }
+
+        if (next is { } at)
+        {
+            var due = at - Now;
+            _timer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void PumpDtls()
+    {
+        if (_dtls is not { } dtls)
+        {
+            return;
+        }
+
+        while (dtls.PollTransmit() is { } d)
+        {
+            _transport?.Send(d.Span);
+        }
+
+        while (dtls.PollEvent() is { } e)
+        {
+            switch (e.Kind)
+            {
+                case DtlsEventKind.Connected:
+                    OnDtlsConnected();
+                    break;
+                case DtlsEventKind.ApplicationData:
+                    _sctp?.HandleInboundPacket(e.Data.Span, Now);
+                    break;
+                case DtlsEventKind.Closed:
+                    _sctp?.Abort("DTLS closed");
+                    PumpChannels();
+                    if (!_closed)
+                    {
+                        SetConnectionState(RtcPeerConnectionState.Closed);
+                    }
+
+                    break;
+                case DtlsEventKind.Failed:
+                    _sctp?.Abort("DTLS failed: " + e.Reason);
+                    PumpChannels();
+                    SetConnectionState(RtcPeerConnectionState.Failed);
+                    _connectedTcs.TrySetException(new InvalidOperationException("DTLS failed: " + e.Reason));
+                    break;
+            }
+        }
+    }
+
+    private void FlushSctp()
+    {
+        if (_sctp is not { } sctp || _dtls is not { State: DtlsState.Connected } dtls || _transport is not { } transport)
+        {
+            return;
+        }
+
+        int n;
+        while ((n = sctp.PollOutboundPacket(_sctpPacket)) > 0)
+        {
+            var length = dtls.ProtectApplicationData(_sctpPacket.AsSpan(0, n), _datagram);
+            if (length > 0)
+            {
+                transport.Send(_datagram.AsSpan(0, length));
+            }
+        }
+    }
+
+    private void PumpChannels()
+    {
+        if (Manager is not { } manager)
+        {
+            return;
+        }
+
+        while (manager.PollEvent() is { } e)
+        {
+            RtcDataChannel? wrapper = null;
+            if (e.Channel is { } inner)
+            {
+                _wrappers.TryGetValue(inner, out wrapper);
+            }
+
+            switch (e.Kind)
+            {
+                case DataChannelEventKind.Open:
+                    if (wrapper is null && e.Remote)
+                    {
+                        wrapper = new RtcDataChannel(this, e.Channel!.Label, new RtcDataChannelInit
+                        {
+                            Ordered = e.Channel.Ordered,
+                            MaxRetransmits = e.Channel.MaxRetransmits,
+                            MaxPacketLifeTime = e.Channel.MaxPacketLifeTime,
+                            Protocol = e.Channel.Protocol,
+                        });
+                        wrapper.Attach(e.Channel);
+                        _wrappers[e.Channel] = wrapper;
+                        OnDataChannel?.Invoke(wrapper);
+                    }
+
+                    wrapper?.SetOpen();
+                    break;
+                case DataChannelEventKind.Message:
+                    if (wrapper is null || wrapper.Deliver(e.Message!))
+                    {
+                        manager.Release(e.Message!);
+                    }
+
+                    break;
+                case DataChannelEventKind.BufferedAmountLow:
+                    if (wrapper is not null)
+                    {
+                        _active.Add(wrapper);
+                    }
+
+                    break;
+                case DataChannelEventKind.Closing:
+                    wrapper?.SetClosing();
+                    break;
+                case DataChannelEventKind.Closed:
+                    if (wrapper is not null)
+                    {
+                        _wrappers.Remove(e.Channel!);
+                        wrapper.SetClosed();
+                    }
+
+                    break;
+                case DataChannelEventKind.AssociationClosed:
+                    foreach (var w in _wrappers.Values.ToList())
+                    {
+                        w.SetClosed();
+                    }
+
+                    _wrappers.Clear();
+                    break;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- transports
+
+    private void EnsureIce(bool controlling)
+    {
+        if (_transport is not null)
+        {
+            return;
+        }
+
+        _controlling = controlling;
+        _mux = _config.UdpMux ?? (_ownedMux = BindOwnSocket());
+        var agent = new IceAgent(new IceAgentOptions
+        {
+            Lite = _config.IceLite,
+            Controlling = controlling,
+            LocalUfrag = _localParameters.IceUfrag,
+            LocalPassword = _localParameters.IcePwd,
+            Servers = _config.IceServers,
+            Ta = _config.IceCheckInterval,
+        });
+        _transport = new IceUdpTransport(agent, _mux, _time)
+        {
+            MdnsResolver = _config.ResolveMdnsCandidates ? new MdnsResolver() : null,
+            DataReceived = OnIceData,
+        };
+        var transport = _transport;
+        _iceEvents = Task.Run(async () =>
+        {
+            await foreach (var e in transport.Events.ReadAllAsync().ConfigureAwait(false))
+            {
+                Post(() => HandleIceEvent(e));
+            }
+        });
+        SetGathering(RtcIceGatheringState.Gathering);
+        _transport.Start(_config.HostAddresses);
+    }
+
+    private UdpMux BindOwnSocket()
+    {
+        if (_config.PortRange is not { } range)
+        {
+            return UdpMux.Bind(new IPEndPoint(_config.BindAddress, 0));
+        }
+
+        if (range.Min < 1 || range.Max > 65535 || range.Min > range.Max)
+        {
+            throw new ArgumentException($"bad port range {range.Min}-{range.Max}", nameof(RtcConfiguration.PortRange));
+        }
+
+        for (var port = range.Min; port <= range.Max; port++)
+        {
+            try
+            {
+                return UdpMux.Bind(new IPEndPoint(_config.BindAddress, port));
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+            }
+        }
+
+        throw new InvalidOperationException($"no free UDP port in {range.Min}-{range.Max}");
+    }
+
+    private void OnIceData(ReadOnlyMemory<byte> data, IPEndPoint remote)
+    {
+        // On the socket's receive loop: hand off only.
+        if (Interlocked.Increment(ref _queuedDatagrams) > MaxQueuedDatagrams)
+        {
+            Interlocked.Decrement(ref _queuedDatagrams);
+            return;
+        }
+
+        Enqueue(new Work(WorkKind.Datagram, data));
+    }
+
+    private void WakeUp()
+    {
+        // On BouncyCastle's handshake thread: only signal the driver (coalesced).
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            Enqueue(new Work(WorkKind.Wake));
+        }
+    }
+
+    private void HandleIceEvent(IceEvent e)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        switch (e)
+        {
+            case IceLocalCandidateEvent c:
+                OnIceCandidate?.Invoke(new RtcIceCandidate(c.Candidate.ToString(), _localDescription?.Mid ?? "0", 0));
+                break;
+            case IceGatheringCompleteEvent:
+                SetGathering(RtcIceGatheringState.Complete);
+                OnIceCandidate?.Invoke(new RtcIceCandidate(null, _localDescription?.Mid ?? "0", 0));
+                break;
+            case IceSelectedPairChangedEvent:
+                StartDtlsIfReady();
+                break;
+            case IceStateChangedEvent s:
+                _iceState = s.State;
+                OnIceConnectionStateChange?.Invoke(s.State);
+                if (s.State == IceConnectionState.Connected)
+                {
+                    StartDtlsIfReady();
+                }
+
+                UpdateConnectionState();
+                break;
+        }
+    }
+
+    /// <summary>Both descriptions are known: the DTLS role is decided and the server side may start at once.</summary>
+    private void StartTransports()
+    {
+        var local = _localDescription!;
+        var remote = _remoteDescription!;
+        _dtlsRole = SdpSetupExtensions.ResolveLocalRole(local.Setup, remote.Setup);
+        _dtls = new DtlsEndpoint(new DtlsEndpointOptions
+        {
+            Role = _dtlsRole.Value,
+            RemoteFingerprints = remote.Fingerprints,
+            Certificate = _config.Certificate,
+            WakeUp = WakeUp,
+        });
+        _sctp = new SctpAssociation(new SctpOptions
+        {
+            LocalPort = (ushort)local.SctpPort,
+            RemotePort = (ushort)remote.SctpPort,
+            // SCTP packet + 37 bytes of DTLS record = a 1200-byte datagram (RFC 8261 sec. 5).
+            Mtu = _dtls.MaxApplicationDataSize,
+            ReceiveBufferSize = _config.SctpReceiveBufferSize,
+            SendBufferSize = DefaultSendBufferSize,
+            MaxReceiveMessageSize = _config.MaxMessageSize,
+            MaxSendMessageSize = (int)Math.Min(remote.EffectiveMaxMessageSize, int.MaxValue),
+        });
+        Manager = new DataChannelManager(_sctp, _dtlsRole == Dtls.DtlsRole.Client);
+        foreach (var channel in _pending)
+        {
+            AttachLocal(Manager, channel);
+        }
+
+        _pending.Clear();
+        SetConnectionState(RtcPeerConnectionState.Connecting);
+        if (_dtlsRole == Dtls.DtlsRole.Server)
+        {
+            // A server only waits; datagrams that arrive early are kept by the endpoint.
+            _dtlsStarted = true;
+            _dtls.Start(Now);
+        }
+        else
+        {
+            StartDtlsIfReady();
+        }
+    }
+
+    private void StartDtlsIfReady()
+    {
+        if (_dtls is null || _dtlsStarted || _transport?.SelectedPair is null)
+        {
+            return;
+        }
+
+        _dtlsStarted = true;
+        _dtls.Start(Now);
+        PumpDtls();
+    }
+
+    private void OnDtlsConnected()
+    {
+        // Chrome sends INIT whatever its DTLS role; both sides connect and the association handles the collision.
+        _sctp!.Connect(Now);
+        UpdateConnectionState();
+    }
+
+    private void AttachLocal(DataChannelManager manager, RtcDataChannel channel)
+    {
+        if (channel.ReadyState == RtcDataChannelState.Closing)
+        {
+            channel.SetClosed();
+            return;
+        }
+
+        DataChannel inner;
+        try
+        {
+            inner = manager.CreateDataChannel(channel.Label, new DataChannelInit
+            {
+                Ordered = channel.Init.Ordered,
+                MaxRetransmits = channel.Init.MaxRetransmits,
+                MaxPacketLifeTime = channel.Init.MaxPacketLifeTime,
+                Protocol = channel.Init.Protocol,
+                Negotiated = channel.Init.Negotiated,
+                Id = channel.Init.Id,
+            });
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            channel.SetClosed();
+            return;
+        }
+
+        channel.Attach(inner);
+        _wrappers[inner] = channel;
+        if (inner.State == DataChannelState.Open)
+        {
+            channel.SetOpen();
+        }
+    }
+
+    private void UpdateConnectionState()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        var dtls = _dtls?.State;
+        RtcPeerConnectionState state;
+        if (_iceState == IceConnectionState.Failed || dtls == DtlsState.Failed)
+        {
+            state = RtcPeerConnectionState.Failed;
+        }
+        else if (_iceState == IceConnectionState.Disconnected)
+        {
+            state = RtcPeerConnectionState.Disconnected;
+        }
+        else if (_iceState == IceConnectionState.Connected && dtls == DtlsState.Connected)
+        {
+            state = RtcPeerConnectionState.Connected;
+        }
+        else if (dtls == DtlsState.Closed)
+        {
+            state = RtcPeerConnectionState.Closed;
+        }
+        else if (_iceState is IceConnectionState.New && dtls is null or DtlsState.New)
+        {
+            state = _connectionState == RtcPeerConnectionState.New ? RtcPeerConnectionState.New : RtcPeerConnectionState.Connecting;
+        }
+        else
+        {
+            state = RtcPeerConnectionState.Connecting;
+        }
+
+        SetConnectionState(state);
+    }
+
+    private void SetConnectionState(RtcPeerConnectionState state)
+    {
+        if (_connectionState == state)
+        {
+            return;
+        }
+
+        _connectionState = state;
+        switch (state)
+        {
+            case RtcPeerConnectionState.Connected:
+                _connectedTcs.TrySetResult();
+                break;
+            case RtcPeerConnectionState.Failed or RtcPeerConnectionState.Closed:
+                _connectedTcs.TrySetException(new InvalidOperationException($"the connection is {state.ToString().ToLowerInvariant()}"));
+                break;
+        }
+
+        OnConnectionStateChange?.Invoke(state);
+    }
+
+    private void SetGathering(RtcIceGatheringState state)
+    {
+        if (_gatheringState != state)
+        {
+            _gatheringState = state;
+            OnIceGatheringStateChange?.Invoke(state);
+        }
+    }
+
+    private void SetSignaling(RtcSignalingState state) => _signalingState = state;
+
+    private void CloseOnLoop()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        // W3C close: the SCTP association is aborted (Chrome does the same), then DTLS close_notify.
+        if (_sctp is { } sctp)
+        {
+            sctp.Abort("peer connection closed");
+            FlushSctp();
+            PumpChannels();
+        }
+
+        foreach (var channel in _pending)
+        {
+            channel.SetClosed();
+        }
+
+        _pending.Clear();
+        if (_dtls is { } dtls)
+        {
+            dtls.Close();
+            while (dtls.PollTransmit() is { } d)
+            {
+                _transport?.Send(d.Span);
+            }
+        }
+
+        SetConnectionState(RtcPeerConnectionState.Closed);
+        _iceState = IceConnectionState.Closed;
+        _signalingState = RtcSignalingState.Closed;
+        _closed = true;
+        _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _inbox.Writer.TryComplete();
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed)
+        {
+            throw new InvalidOperationException("the peer connection is closed (W3C InvalidStateError)");
+        }
+    }
+
+    private void AddCandidateLine(string line)
+    {
+        if (IceCandidate.TryParse(line, out var candidate, out _))
+        {
+            _transport!.AddRemoteCandidate(candidate);
+        }
+    }
+
+    private DataChannelDescription WithMaxMessageSize(DataChannelDescription d) => new()
+    {
+        SessionId = d.SessionId,
+        SessionVersion = d.SessionVersion,
+        IceUfrag = d.IceUfrag,
+        IcePwd = d.IcePwd,
+        IceLite = d.IceLite,
+        IceOptions = d.IceOptions,
+        Fingerprints = d.Fingerprints,
+        Setup = d.Setup,
+        Mid = d.Mid,
+        BundleGroup = d.BundleGroup,
+        SctpPort = d.SctpPort,
+        MaxMessageSize = _config.MaxMessageSize,
+        Candidates = d.Candidates,
+        EndOfCandidates = d.EndOfCandidates,
+        IsLegacySctp = d.IsLegacySctp,
+        OtherMedia = d.OtherMedia,
+        DataChannelIndex = d.DataChannelIndex,
+    };
+}
