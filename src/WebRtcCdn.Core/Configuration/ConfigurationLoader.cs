@@ -134,7 +134,8 @@ public static class ConfigurationLoader
                 case "content": BindContent(o.Content, value, path); break;
                 case "performance": BindPerformance(o.Performance, value, path); break;
                 case "security": BindSecurity(o.Security, value, path); break;
-                default: throw Unknown(path, value, ["signaling", "ice_servers", "p2p", "content", "performance", "security"]);
+                case "edge": BindEdge(o.Edge, value, path); break;
+                default: throw Unknown(path, value, ["signaling", "ice_servers", "p2p", "content", "performance", "security", "edge"]);
             }
         }
     }
@@ -389,6 +390,58 @@ public static class ConfigurationLoader
                 default: throw Unknown(keyPath, value, ["max_concurrent_transfers", "bandwidth_limit"]);
             }
         }
+    }
+
+    private static void BindEdge(EdgeOptions e, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "enabled": e.Enabled = Bool(value, keyPath); break;
+                case "udp_port": e.UdpPort = Int(value, keyPath, 0, 65535); break;
+                case "bind_address": e.BindAddress = IpAddress(value, keyPath); break;
+                case "public_address": e.PublicAddress = Scalar(value, keyPath).Length == 0 ? string.Empty : IpAddress(value, keyPath); break;
+                case "max_peers": e.MaxPeers = Int(value, keyPath, 1, 1_000_000); break;
+                case "max_concurrent_transfers": e.MaxConcurrentTransfers = Int(value, keyPath, 1, 1024); break;
+                case "upload_bandwidth":
+                    if (Scalar(value, keyPath) is "0" or "unlimited")
+                    {
+                        e.UploadBandwidth = 0;
+                        break;
+                    }
+
+                    if (!ByteSize.TryParseRate(Scalar(value, keyPath), out var rate, out var error))
+                    {
+                        throw At(keyPath, value, error);
+                    }
+
+                    e.UploadBandwidth = rate;
+                    break;
+                case "idle_timeout": e.IdleTimeout = PositiveDuration(value, keyPath); break;
+                case "max_offer_size":
+                    var size = Size(value, keyPath);
+                    if (size is < 1024 or > 1 << 20)
+                    {
+                        throw At(keyPath, value, "must be within 1KB..1MB");
+                    }
+
+                    e.MaxOfferSize = (int)size;
+                    break;
+                default: throw Unknown(keyPath, value, ["enabled", "udp_port", "bind_address", "public_address", "max_peers", "max_concurrent_transfers", "upload_bandwidth", "idle_timeout", "max_offer_size"]);
+            }
+        }
+    }
+
+    private static string IpAddress(YamlNode node, string path)
+    {
+        var text = Scalar(node, path);
+        if (!System.Net.IPAddress.TryParse(text, out _))
+        {
+            throw At(path, node, "must be an IPv4 or IPv6 address");
+        }
+
+        return text;
     }
 
     private static void BindSecurity(SecurityOptions s, YamlNode node, string path)

@@ -17,6 +17,8 @@ public sealed class WebRtcCdnOptions
     public PerformanceOptions Performance { get; set; } = new();
 
     public SecurityOptions Security { get; set; } = new();
+
+    public EdgeOptions Edge { get; set; } = new();
 }
 
 public sealed class SecurityOptions
@@ -204,4 +206,35 @@ public sealed class PerformanceOptions
 
     /// <summary>Upload cap in bytes per second (100MB/s, the seed's).</summary>
     public long BandwidthLimit { get; set; } = 100L << 20;
+}
+
+/// <summary>The edge seeder: the server as a WebRTC peer (POST /rtc/offer; docs/PROTOCOL.md "Edge: direct offer").</summary>
+public sealed class EdgeOptions
+{
+    /// <summary>Off by default: it opens a UDP port, which an operator decides on.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The one UDP port of every edge connection (ICE-lite). 0 = a free port chosen at start.</summary>
+    public int UdpPort { get; set; }
+
+    /// <summary>Address the UDP socket binds. Default 0.0.0.0 (every interface).</summary>
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>The address announced in the answer's host candidate (the public one behind a 1:1 NAT). "" = the bound address, or 127.0.0.1 when it is 0.0.0.0.</summary>
+    public string PublicAddress { get; set; } = string.Empty;
+
+    /// <summary>Connected peers at once; more offers get 503. 1000: 1000 x 64 KiB idle is 64 MiB.</summary>
+    public int MaxPeers { get; set; } = 1000;
+
+    /// <summary>Requests served at once per peer (more queue, then REJECT busy). 4 keeps a channel busy.</summary>
+    public int MaxConcurrentTransfers { get; set; } = 4;
+
+    /// <summary>Upload cap per peer in bytes per second; 0 = unlimited. Default 0.</summary>
+    public long UploadBandwidth { get; set; }
+
+    /// <summary>A peer silent this long is dropped. 2 minutes.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Largest SDP offer accepted (413 beyond). 64 KiB: Chrome's offers with many candidates are a few KiB.</summary>
+    public int MaxOfferSize { get; set; } = 64 << 10;
 }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using WebRtcCdn.Core.Configuration;
 using WebRtcCdn.Server.Demo;
 using WebRtcCdn.Server.Health;
+using WebRtcCdn.Server.Edge;
 using WebRtcCdn.Server.Origin;
 using WebRtcCdn.Server.Signaling;
 
@@ -71,11 +72,13 @@ public static class ServerHost
         });
 
         builder.Services.AddSignaling(options);
+        builder.Services.AddEdge(options);
         configureBuilder?.Invoke(builder);
         var app = builder.Build();
         app.MapHealthEndpoints();
         app.MapOrigin();
         app.MapSignaling();
+        app.MapEdge();
         app.MapDemo();
         configureApp?.Invoke(app);
         return app;

@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using WebRtcCdn.Core.Configuration;
+using WebRtcCdn.Core.Content;
+using WebRtcCdn.Core.Peers;
+using WebRtcCdn.Rtc.Net;
+using WebRtcCdn.Rtc.PeerConnection;
+using WebRtcCdn.Rtc.Sdp;
+using WebRtcCdn.Server.Origin;
+
+namespace WebRtcCdn.Server.Edge;
+
+/// <summary>
+/// The edge seeder: the server as a WebRTC peer. Every connection is ICE-lite on ONE shared UDP port
+/// (<see cref="UdpMux"/>), answers a browser's (or any WebRTC peer's) offer, and serves the content's chunks
+/// from the chunk store on the offerer's <c>cdn</c> data channel with the wire protocol (<see cref="PeerSession"/>).
+/// Limits: <c>edge.max_peers</c> connections, per-peer concurrent transfers, upload token bucket, idle drop.
+/// </summary>
+public sealed class EdgeSeeder : IAsyncDisposable
+{
+    /// <summary>The data channel label that carries the wire protocol (docs/PROTOCOL.md section 5).</summary>
+    public const string ChannelLabel = "cdn";
+
+    /// <summary>A connection whose channel is not open this long after the answer is dropped (ICE + DTLS + SCTP take well under a second on a LAN; 30 s allows for slow consent).</summary>
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly EdgeOptions _options;
+    private readonly OriginContent _content;
+    private readonly ILogger<EdgeSeeder> _logger;
+    private readonly ConcurrentDictionary<string, EdgeConnection> _connections = new();
+    private readonly Lock _muxLock = new();
+    private UdpMux? _mux;
+    private long _accepted;
+
+    public EdgeSeeder(WebRtcCdnOptions options, OriginContent content, ILogger<EdgeSeeder> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Edge;
+        _content = content;
+        _logger = logger;
+    }
+
+    public bool Enabled => _options.Enabled;
+
+    public int MaxOfferSize => _options.MaxOfferSize;
+
+    public int Connections => _connections.Count;
+
+    public long Accepted => Interlocked.Read(ref _accepted);
+
+    /// <summary>Bytes uploaded over data channels by the live sessions.</summary>
+    public long BytesUploaded => _connections.Values.Sum(c => c.Session?.BytesUploaded ?? 0);
+
+    /// <summary>The bound UDP endpoint (binds on first use).</summary>
+    public IPEndPoint LocalEndPoint => Mux().LocalEndPoint;
+
+    /// <summary>Answers an SDP offer; throws <see cref="EdgeOfferException"/> for offers it refuses.</summary>
+    public async Task<(string Id, string AnswerSdp)> AnswerAsync(ContentId contentId, string offerSdp, CancellationToken cancellationToken)
+    {
+        var manifest = _content.GetManifest(contentId)
+            ?? throw new EdgeOfferException(404, "unknown_content", $"content {contentId} is not stored here");
+        if (_connections.Count >= _options.MaxPeers)
+        {
+            throw new EdgeOfferException(503, "edge_full", $"the edge serves {_options.MaxPeers} peers already (edge.max_peers)");
+        }
+
+        var publicAddress = _options.PublicAddress.Length > 0 ? IPAddress.Parse(_options.PublicAddress) : null;
+        var mux = Mux();
+        var bound = mux.LocalEndPoint.Address;
+        var announce = publicAddress ?? (bound.Equals(IPAddress.Any) ? IPAddress.Loopback : bound.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : bound);
+        var pc = new RtcPeerConnection(new RtcConfiguration { IceLite = true, UdpMux = mux, HostAddresses = [announce] });
+        var id = Guid.NewGuid().ToString("N");
+        var connection = new EdgeConnection(id, pc);
+        pc.OnDataChannel += channel =>
+        {
+            if (channel.Label != ChannelLabel || connection.Session is not null)
+            {
+                channel.Close(); // one wire-protocol channel per connection; nothing else is spoken here
+                return;
+            }
+
+            if (channel.ReadyState == RtcDataChannelState.Open)
+            {
+                StartSession(connection, channel, manifest);
+            }
+            else
+            {
+                channel.OnOpen += () => StartSession(connection, channel, manifest);
+            }
+        };
+        pc.OnConnectionStateChange += state =>
+        {
+            if (state is RtcPeerConnectionState.Failed or RtcPeerConnectionState.Closed or RtcPeerConnectionState.Disconnected)
+            {
+                _ = RemoveAsync(id, $"connection {state}");
+            }
+        };
+
+        try
+        {
+            await pc.SetRemoteDescriptionAsync(new RtcSessionDescription(RtcSdpType.Offer, offerSdp)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await pc.SetLocalDescriptionAsync(await pc.CreateAnswerAsync().ConfigureAwait(false)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SdpException e)
+        {
+            await pc.DisposeAsync().ConfigureAwait(false);
+            var where = e.LineNumber > 0 ? $"line {e.LineNumber}: " : string.Empty;
+            throw new EdgeOfferException(400, "invalid_sdp", $"{where}{e.Reason ?? e.Message}");
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            await pc.DisposeAsync().ConfigureAwait(false);
+            throw new EdgeOfferException(400, "invalid_sdp", e.Message);
+        }
+
+        _connections[id] = connection;
+        Interlocked.Increment(ref _accepted);
+        _ = DropIfNotOpenAsync(connection);
+        return (id, pc.LocalDescription!.Sdp);
+    }
+
+    /// <summary>Closes one connection (DELETE of its resource). False when unknown.</summary>
+    public async Task<bool> CloseAsync(string id)
+    {
+        if (!_connections.ContainsKey(id))
+        {
+            return false;
+        }
+
+        await RemoveAsync(id, "closed by the peer (DELETE)").ConfigureAwait(false);
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var id in _connections.Keys)
+        {
+            await RemoveAsync(id, "server stopping").ConfigureAwait(false);
+        }
+
+        if (_mux is not null)
+        {
+            await _mux.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private UdpMux Mux()
+    {
+        lock (_muxLock)
+        {
+            return _mux ??= UdpMux.Bind(new IPEndPoint(IPAddress.Parse(_options.BindAddress), _options.UdpPort));
+        }
+    }
+
+    private void StartSession(EdgeConnection connection, RtcDataChannel channel, Manifest manifest)
+    {
+        if (connection.Session is not null)
+        {
+            return;
+        }
+
+        var options = new PeerSessionOptions
+        {
+            MaxConcurrentTransfers = _options.MaxConcurrentTransfers,
+            UploadBytesPerSecond = _options.UploadBandwidth,
+            IdleTimeout = _options.IdleTimeout,
+            PingInterval = _options.IdleTimeout / 4,
+        };
+        var session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest), options);
+        connection.Session = session;
+        _ = Task.Run(async () =>
+        {
+            await session.StartAsync().ConfigureAwait(false);
+            var reason = await session.Closed.ConfigureAwait(false);
+            await RemoveAsync(connection.Id, reason).ConfigureAwait(false);
+        });
+    }
+
+    private async Task DropIfNotOpenAsync(EdgeConnection connection)
+    {
+        await Task.Delay(ConnectTimeout).ConfigureAwait(false);
+        if (connection.Session is null)
+        {
+            await RemoveAsync(connection.Id, "no data channel within the connect timeout").ConfigureAwait(false);
+        }
+    }
+
+    private async Task RemoveAsync(string id, string reason)
+    {
+        if (!_connections.TryRemove(id, out var connection))
+        {
+            return;
+        }
+
+        _logger.LogDebug("edge connection {Id} ended: {Reason}", id, reason);
+        if (connection.Session is { } session)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await connection.PeerConnection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private sealed class EdgeConnection(string id, RtcPeerConnection peerConnection)
+    {
+        public string Id { get; } = id;
+
+        public RtcPeerConnection PeerConnection { get; } = peerConnection;
+
+        public PeerSession? Session { get; set; }
+    }
+}
