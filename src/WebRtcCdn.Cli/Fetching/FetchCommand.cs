@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using WebRtcCdn.Core.Content;
+using WebRtcCdn.Core.Peers;
 using WebRtcCdn.Core.Scheduling;
 
 namespace WebRtcCdn.Cli.Fetching;
@@ -8,7 +9,7 @@ namespace WebRtcCdn.Cli.Fetching;
 /// <summary>
 /// <c>webrtc-cdn fetch &lt;url|content id&gt; -o FILE [--server URL]</c>: a verified, resumable download.
 /// Exit codes: 0 done, 1 failed (network, verification, local file), 2 usage, 3 the server does not know the content.
-/// Until the native RTC transport is wired in, chunks come from the origin over HTTP (the P2P share shows 0).
+/// Chunks come from the server's edge peer over a WebRTC data channel (POST /rtc/offer) when it is enabled, from HTTP otherwise.
 /// </summary>
 internal static class FetchCommand
 {
@@ -17,13 +18,21 @@ internal static class FetchCommand
     public const int ExitUsage = 2;
     public const int ExitNotFound = 3;
 
+    /// <summary>Environment variable with the join token, so it need not appear in the process list.</summary>
+    public const string TokenVariable = "WEBRTC_CDN_JOIN_TOKEN";
+
+    /// <summary>How long to try the edge before going on with HTTP alone: ICE + DTLS + SCTP take well under a second when reachable.</summary>
+    private static readonly TimeSpan EdgeConnectTimeout = TimeSpan.FromSeconds(10);
+
     public static Command Create()
     {
         var source = new Argument<string>("source") { Description = "A content URL (http://host:port/content/<id>) or a 64-hex-digit content id (with --server)" };
         var output = new Option<string>("--output", "-o") { Description = "The file to write (a partial download continues from FILE.part)", Required = true };
         var server = new Option<string?>("--server") { Description = "Server base URL for a bare content id (default http://127.0.0.1:8080)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar; print only the result line" };
-        var command = new Command("fetch", "Download content through the swarm, with HTTP fallback; every chunk verified, resumable") { source, output, server, quiet };
+        var noP2P = new Option<bool>("--no-p2p") { Description = "Only HTTP: do not connect to the server's edge peer over WebRTC" };
+        var token = new Option<string?>("--token") { Description = $"Join token for the content's swarm, when the server requires one (default: ${TokenVariable})" };
+        var command = new Command("fetch", "Download content through the swarm (the server's edge over WebRTC), with HTTP fallback; every chunk verified, resumable") { source, output, server, quiet, noP2P, token };
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (!TryResolve(parse.GetValue(source)!, parse.GetValue(server), out var origin, out var id, out var error))
@@ -39,7 +48,8 @@ internal static class FetchCommand
                 return ExitUsage;
             }
 
-            return await RunAsync(new DownloaderOptions { Origin = origin, ContentId = id, OutputPath = path }, parse.GetValue(quiet), cancellationToken).ConfigureAwait(false);
+            var joinToken = parse.GetValue(token) ?? Environment.GetEnvironmentVariable(TokenVariable);
+            return await RunAsync(new DownloaderOptions { Origin = origin, ContentId = id, OutputPath = path }, parse.GetValue(quiet), !parse.GetValue(noP2P), joinToken, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
@@ -78,12 +88,18 @@ internal static class FetchCommand
         return false;
     }
 
-    private static async Task<int> RunAsync(DownloaderOptions options, bool quiet, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(DownloaderOptions options, bool quiet, bool p2p, string? token, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        EdgeOfferClient? edge = null;
         try
         {
             await using var downloader = await Downloader.OpenAsync(http, options, cancellationToken).ConfigureAwait(false);
+            if (p2p && downloader.Progress.ChunksDone < downloader.Manifest.ChunkCount)
+            {
+                edge = await ConnectEdgeAsync(http, options, downloader, token, cancellationToken).ConfigureAwait(false);
+            }
+
             DownloadProgress final;
             if (quiet || Console.IsErrorRedirected)
             {
@@ -117,6 +133,42 @@ internal static class FetchCommand
         {
             await Console.Error.WriteLineAsync($"webrtc-cdn fetch: {e.Message}").ConfigureAwait(false);
             return ExitFailed;
+        }
+        finally
+        {
+            if (edge is not null)
+            {
+                await edge.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The server's edge as a peer (POST /rtc/offer with our RTC stack). Null when it is disabled, refuses or
+    /// cannot be reached in time: the download then goes on over HTTP alone, never worse off.
+    /// </summary>
+    private static async Task<EdgeOfferClient?> ConnectEdgeAsync(HttpClient http, DownloaderOptions options, Downloader downloader, string? token, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(EdgeConnectTimeout);
+        EdgeOfferClient? edge = null;
+        try
+        {
+            edge = await EdgeOfferClient.ConnectAsync(http, options.Origin, options.ContentId, token, null, timeout.Token).ConfigureAwait(false);
+            var session = new PeerSession(new RtcDataChannelPeerChannel(edge.Channel), downloader.Manifest, downloader.ChunkSource, new PeerSessionOptions());
+            _ = session.StartAsync();
+            await session.Ready.WaitAsync(timeout.Token).ConfigureAwait(false);
+            downloader.AddPeer(session);
+            return edge;
+        }
+        catch (Exception e) when (e is PeerChannelClosedException or PeerRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            if (edge is not null)
+            {
+                await edge.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return null;
         }
     }
 

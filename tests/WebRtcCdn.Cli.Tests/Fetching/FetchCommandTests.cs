@@ -20,6 +20,8 @@ public sealed class FetchCommandTests : IAsyncLifetime
             o.Content.StorePath = Path.Combine(_dir, "store");
             o.Content.PublishToken = Token;
             o.P2P.ChunkSize = 64 << 10;
+            o.Edge.Enabled = true;
+            o.Edge.BindAddress = "127.0.0.1";
         });
         _content = new byte[300_000];
         new Random(3).NextBytes(_content);
@@ -44,11 +46,21 @@ public sealed class FetchCommandTests : IAsyncLifetime
     public async Task Fetch_by_url_writes_the_exact_bytes_and_reports_the_split()
     {
         var output = Path.Combine(_dir, "out.bin");
+        await using var cli = Cli("fetch", new Uri(_server.BaseUri, $"/content/{_id}").ToString(), "-o", output, "--no-p2p");
+        Assert.True(await cli.WaitForExitAsync(Timeout) == 0, cli.StandardError);
+        Assert.Equal(_content, await File.ReadAllBytesAsync(output));
+        Assert.Contains("p2p 0  http 300000", cli.StandardOutput, StringComparison.Ordinal);
+        Assert.False(File.Exists(output + ".part"));
+    }
+
+    [Fact]
+    public async Task Fetch_takes_every_chunk_from_the_edge_over_webrtc()
+    {
+        var output = Path.Combine(_dir, "p2p.bin");
         await using var cli = Cli("fetch", new Uri(_server.BaseUri, $"/content/{_id}").ToString(), "-o", output);
         Assert.True(await cli.WaitForExitAsync(Timeout) == 0, cli.StandardError);
         Assert.Equal(_content, await File.ReadAllBytesAsync(output));
-        Assert.Contains("http 300000", cli.StandardOutput, StringComparison.Ordinal);
-        Assert.False(File.Exists(output + ".part"));
+        Assert.Contains("p2p 300000  http 0", cli.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
