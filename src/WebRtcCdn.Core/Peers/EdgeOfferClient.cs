@@ -75,6 +75,13 @@ public sealed class EdgeOfferClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops the connection without telling the edge over HTTP (a viewer whose tab was killed).</summary>
+    public async ValueTask AbortAsync()
+    {
+        _location = null;
+        await _pc.DisposeAsync().ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_location is not null && _http is not null)

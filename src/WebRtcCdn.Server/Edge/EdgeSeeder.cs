@@ -47,6 +47,9 @@ public sealed class EdgeSeeder : IAsyncDisposable
 
     public int Connections => _connections.Count;
 
+    /// <summary>Raised after a connection was removed (argument: the connections left).</summary>
+    public event Action<int>? ConnectionRemoved;
+
     public long Accepted => Interlocked.Read(ref _accepted);
 
     /// <summary>Bytes uploaded over data channels by the live sessions.</summary>
@@ -200,6 +203,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
         }
 
         await connection.PeerConnection.DisposeAsync().ConfigureAwait(false);
+        ConnectionRemoved?.Invoke(_connections.Count);
     }
 
     private sealed class EdgeConnection(string id, RtcPeerConnection peerConnection)
