@@ -436,7 +436,9 @@ public static class ConfigurationLoader
     private static string IpAddress(YamlNode node, string path)
     {
         var text = Scalar(node, path);
-        if (!System.Net.IPAddress.TryParse(text, out _))
+        // IPAddress.TryParse also takes legacy shorthand ("1.2.3", "10"): only a full dotted quad or an IPv6 address is meant.
+        if (!System.Net.IPAddress.TryParse(text, out var address)
+            || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && text.Split('.').Length != 4))
         {
             throw At(path, node, "must be an IPv4 or IPv6 address");
         }
