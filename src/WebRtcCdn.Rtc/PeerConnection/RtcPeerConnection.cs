@@ -29,6 +29,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     /// <summary>SCTP send buffer (bytes queued and unacknowledged); W3C Send throws beyond it. 16 MiB: see SctpOptions.</summary>
     internal const int DefaultSendBufferSize = 16 * 1024 * 1024;
 
+    /// <summary>DTLS datagrams kept while our DTLS endpoint does not exist yet: the answerer's ICE check succeeds and
+    /// its ClientHello arrives before the offerer got the answer (signalling is slower than loopback UDP). A ClientHello
+    /// is 1-3 datagrams; 8 leaves room for a retransmission. Without this the client waits out its 1 s retransmit.</summary>
+    private const int MaxEarlyDatagrams = 8;
+
     private readonly RtcConfiguration _config;
     private readonly TimeProvider _time;
     private readonly long _origin;
@@ -36,6 +41,8 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private readonly ITimer _timer;
     private readonly DataChannelLocalParameters _localParameters;
     private readonly List<RtcDataChannel> _pending = [];
+    private readonly List<ReadOnlyMemory<byte>> _early = [];
+    private readonly List<byte[]> _unsent = [];
     private readonly Dictionary<DataChannel, RtcDataChannel> _wrappers = [];
     private readonly HashSet<RtcDataChannel> _active = [];
     private readonly List<RtcDataChannel> _activeScratch = [];
@@ -439,7 +446,17 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 {
                     case WorkKind.Datagram:
                         Interlocked.Decrement(ref _queuedDatagrams);
-                        _dtls?.HandleDatagram(work.Data.Span, Now);
+                        if (_dtls is null)
+                        {
+                            if (_early.Count < MaxEarlyDatagrams && !_closed)
+                            {
+                                _early.Add(work.Data);
+                            }
+
+                            break;
+                        }
+
+                        _dtls.HandleDatagram(work.Data.Span, Now);
                         PumpDtls();
                         break;
                     case WorkKind.Wake:
@@ -516,7 +533,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
 
         while (dtls.PollTransmit() is { } d)
         {
-            _transport?.Send(d.Span);
+            if (_transport?.Send(d.Span) != true && _unsent.Count < MaxEarlyDatagrams)
+            {
+                // Our answer to an early ClientHello, before our own checks found a pair (the offerer learns the
+                // answer after the answerer's checks succeeded): sent as soon as ICE selects a pair.
+                _unsent.Add(d.ToArray());
+            }
         }
 
         while (dtls.PollEvent() is { } e)
@@ -738,6 +760,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 OnIceCandidate?.Invoke(new RtcIceCandidate(null, _localDescription?.Mid ?? "0", 0));
                 break;
             case IceSelectedPairChangedEvent:
+                FlushUnsent();
                 StartDtlsIfReady();
                 break;
             case IceStateChangedEvent s:
@@ -745,6 +768,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 OnIceConnectionStateChange?.Invoke(s.State);
                 if (s.State == IceConnectionState.Connected)
                 {
+                    FlushUnsent();
                     StartDtlsIfReady();
                 }
 
@@ -777,6 +801,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             MaxReceiveMessageSize = _config.MaxMessageSize,
             MaxSendMessageSize = (int)Math.Min(remote.EffectiveMaxMessageSize, int.MaxValue),
         });
+        foreach (var early in _early)
+        {
+            _dtls.HandleDatagram(early.Span, Now);
+        }
+
+        _early.Clear();
         Manager = new DataChannelManager(_sctp, _dtlsRole == Dtls.DtlsRole.Client);
         foreach (var channel in _pending)
         {
@@ -807,6 +837,19 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         _dtlsStarted = true;
         _dtls.Start(Now);
         PumpDtls();
+    }
+
+    private void FlushUnsent()
+    {
+        if (_transport is { SelectedPair: not null } transport)
+        {
+            foreach (var datagram in _unsent)
+            {
+                transport.Send(datagram);
+            }
+
+            _unsent.Clear();
+        }
     }
 
     private void OnDtlsConnected()
