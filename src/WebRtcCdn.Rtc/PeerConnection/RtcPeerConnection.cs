@@ -63,6 +63,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private bool _dtlsStarted;
     private bool _controlling;
     private int _queuedDatagrams;
+    private TimeSpan? _armedAt;
     private int _wakePending;
     private long _remoteMaxMessageSize = DataChannelDescription.DefaultRemoteMaxMessageSize;
     private IceConnectionState _iceState = IceConnectionState.New;
@@ -464,6 +465,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                         PumpDtls();
                         break;
                     case WorkKind.Timer:
+                        _armedAt = null;
                         _dtls?.HandleTimeout(Now);
                         PumpDtls();
                         break;
@@ -513,6 +515,13 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             next = s;
         }
 
+        // Re-arm only when the deadline moved: at high packet rates most batches leave it unchanged.
+        if (next == _armedAt)
+        {
+            return;
+        }
+
+        _armedAt = next;
         if (next is { } at)
         {
             var due = at - Now;
