@@ -13,9 +13,10 @@ test("the ESM bundle exports the API", async () => {
 
 test("the global bundle defines window.WebRtcCdn", async () => {
   const code = await readFile(new URL("../../dist/webrtc-cdn.global.js", import.meta.url), "utf8");
-  const sandbox: { WebRtcCdn?: { VERSION: string; toHex(b: Uint8Array): string } } = {};
+  const sandbox: { WebRtcCdn?: { VERSION: string; toHex(b: Uint8Array): string; connect?: unknown }; EventTarget: typeof EventTarget } = { EventTarget };
   runInNewContext(code, sandbox);
   assert.equal(sandbox.WebRtcCdn?.toHex(new Uint8Array([171])), "ab");
+  assert.equal(typeof sandbox.WebRtcCdn?.connect, "function");
 });
 
 test("type declarations are emitted", async () => {

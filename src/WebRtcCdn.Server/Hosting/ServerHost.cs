@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using WebRtcCdn.Core.Configuration;
+using WebRtcCdn.Server.Demo;
 using WebRtcCdn.Server.Health;
 using WebRtcCdn.Server.Origin;
 using WebRtcCdn.Server.Signaling;
@@ -75,6 +76,7 @@ public static class ServerHost
         app.MapHealthEndpoints();
         app.MapOrigin();
         app.MapSignaling();
+        app.MapDemo();
         configureApp?.Invoke(app);
         return app;
     }

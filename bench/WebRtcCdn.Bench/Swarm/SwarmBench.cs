@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using WebRtcCdn.Server.Origin;
+using WebRtcCdn.Testing;
+
+namespace WebRtcCdn.Bench.Swarm;
+
+/// <summary>
+/// N Chromium viewers (one browser, one context each, staggered starts) fetch one published file through the
+/// browser SDK; the same N fetch it with plain HTTP in the same session. Reports origin egress / content size
+/// (the server's own counter) and the slowest viewer's completion time, with the origin uncapped and capped.
+/// Usage: swarm [--viewers 4,8,12] [--mib 32] [--stagger-ms 1000] [--cap-mbit 100] [--only uncapped|capped] [--verbose]
+/// </summary>
+public sealed class SwarmBench : IBenchSuite
+{
+    private const string PublishToken = "swarm-bench-token";
+
+    public string Name => "swarm";
+
+    public string Description => "browser SDK swarm of N Chromium viewers vs plain HTTP: origin egress and slowest completion";
+
+    private static bool Verbose;
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        Verbose = args.Contains("--verbose");
+        var viewers = Arg(args, "--viewers", "4,8,12").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var mib = int.Parse(Arg(args, "--mib", "32"), CultureInfo.InvariantCulture);
+        var stagger = TimeSpan.FromMilliseconds(int.Parse(Arg(args, "--stagger-ms", "1000"), CultureInfo.InvariantCulture));
+        var capMbit = int.Parse(Arg(args, "--cap-mbit", "100"), CultureInfo.InvariantCulture);
+        var content = RandomNumberGenerator.GetBytes(mib << 20);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(content));
+        Console.WriteLine($"swarm: {mib} MiB file, viewers staggered {stagger.TotalMilliseconds} ms, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine("| origin | N | mode | origin egress (copies) | offload | slowest viewer (s) | all done (s) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        var caps = Arg(args, "--only", "both") switch
+        {
+            "uncapped" => new long[] { 0 },
+            "capped" => new long[] { capMbit * 1_000_000L / 8 },
+            _ => new long[] { 0, capMbit * 1_000_000L / 8 },
+        };
+        foreach (var cap in caps)
+        {
+            foreach (var n in viewers)
+            {
+                foreach (var p2p in new[] { true, false })
+                {
+                    var r = await RunOnceAsync(content, sha, n, stagger, cap, p2p).ConfigureAwait(false);
+                    var origin = cap == 0 ? "uncapped" : $"{capMbit} Mbit/s";
+                    var copies = (double)r.Egress / content.Length;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {origin} | {n} | {(p2p ? "SDK (P2P)" : "HTTP only")} | {copies:F2} | {100 * (1 - (copies / n)):F0}% | {r.Slowest.TotalSeconds:F2} | {r.Wall.TotalSeconds:F1} |"));
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    private sealed record Run(long Egress, TimeSpan Slowest, TimeSpan Wall);
+
+    private static async Task<Run> RunOnceAsync(byte[] content, string sha, int n, TimeSpan stagger, long cap, bool p2p)
+    {
+        var store = Path.Combine(Path.GetTempPath(), "webrtc-cdn-bench-" + Guid.NewGuid().ToString("N"));
+        var throttle = cap > 0 ? new OriginThrottle(cap) : null;
+        await using var server = await TestServer.StartAsync(
+            o =>
+            {
+                o.Content.StorePath = store;
+                o.Content.PublishToken = PublishToken;
+                o.Content.MemoryCacheSize = 256L << 20;
+            },
+            configureApp: throttle is null ? null : throttle.Map).ConfigureAwait(false);
+        var contexts = new List<IBrowserContext>();
+        try
+        {
+            using var http = server.CreateClient();
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=bench.bin") { Content = new ByteArrayContent(content) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishToken);
+            using var response = await http.SendAsync(request).ConfigureAwait(false);
+            response.EnsureSuccessStatusCode();
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync().ConfigureAwait(false));
+            var id = body.RootElement.GetProperty("id").GetString()!;
+            var egress = server.Services.GetRequiredService<OriginEgress>();
+            var before = egress.BytesServed;
+            var pages = new List<IPage>();
+            var wall = Stopwatch.StartNew();
+            for (var i = 0; i < n; i++)
+            {
+                var context = await Chromium.NewContextAsync().ConfigureAwait(false);
+                contexts.Add(context);
+                var page = await context.NewPageAsync().ConfigureAwait(false);
+                await page.GotoAsync(server.BaseUri.ToString()).ConfigureAwait(false);
+                await page.EvaluateAsync(p2p ? SdkScript : HttpScript, id).ConfigureAwait(false);
+                pages.Add(page);
+                if (i < n - 1)
+                {
+                    await Task.Delay(stagger).ConfigureAwait(false); // the staggered start being measured
+                }
+            }
+
+            var slowest = TimeSpan.Zero;
+            foreach (var page in pages)
+            {
+                var r = await page.EvaluateAsync<JsonElement>("() => window.__run").WaitAsync(TimeSpan.FromMinutes(5)).ConfigureAwait(false);
+                if (r.GetProperty("hash").GetString() != sha)
+                {
+                    throw new InvalidOperationException($"a viewer got other bytes: {r}");
+                }
+
+                var ms = TimeSpan.FromMilliseconds(r.GetProperty("ms").GetDouble());
+                if (Verbose && r.TryGetProperty("stats", out var st))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  viewer {pages.IndexOf(page)}: {ms.TotalSeconds:F2} s, from peers {st.GetProperty("bytesFromPeers").GetInt64() >> 20} MiB, from origin {st.GetProperty("bytesFromOrigin").GetInt64() >> 20} MiB, elected {st.GetProperty("electedChunks")}, step-ins {st.GetProperty("stepIns")}, peers {st.GetProperty("peers")}"));
+                }
+
+                slowest = ms > slowest ? ms : slowest;
+            }
+
+            wall.Stop();
+            return new Run(egress.BytesServed - before, slowest, wall.Elapsed);
+        }
+        finally
+        {
+            foreach (var c in contexts)
+            {
+                await c.CloseAsync().ConfigureAwait(false);
+            }
+
+            if (Directory.Exists(store))
+            {
+                Directory.Delete(store, recursive: true);
+            }
+        }
+    }
+
+    private const string SdkScript = """
+        (id) => {
+          window.__run = (async () => {
+            const cdn = await WebRtcCdn.connect({ server: location.origin });
+            const t0 = performance.now();
+            const buf = await (await cdn.fetch(id)).arrayBuffer();
+            const ms = performance.now() - t0;
+            const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""), stats: cdn.stats() };
+          })();
+        }
+        """;
+
+    private const string HttpScript = """
+        (id) => {
+          window.__run = (async () => {
+            const t0 = performance.now();
+            const buf = await (await fetch("/content/" + id)).arrayBuffer();
+            const ms = performance.now() - t0;
+            const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("") };
+          })();
+        }
+        """;
+
+    private static string Arg(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+}

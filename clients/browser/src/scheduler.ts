@@ -1,0 +1,515 @@
+import { Bitfield } from "./bitfield.js";
+import { ownerRank, ranking } from "./election.js";
+
+/**
+ * The download scheduler of one content: which chunk to ask of which peer, when to go to the origin, what
+ * to cancel. Pure and synchronous: the driver (swarm.ts) feeds it events with the current time in
+ * milliseconds and carries out the actions it returns; `nextWake` says when to call `tick` again. Unit tests
+ * run it with a fake clock.
+ *
+ * Rules (the issue's section 4):
+ * - Chunks a connected peer holds come from peers, at most `maxConcurrentTransfers` in flight per peer; the
+ *   peer with the best estimated throughput per queued request (EWMA) gets the next one.
+ * - Order: rarest-first for whole files (the chunks fewest neighbours hold first), in order for streamed reads.
+ * - A chunk no neighbour holds is fetched from the origin by exactly one elected owner (election.ts); the
+ *   others wait for its HAVE. Ranked back-ups step in after rank x `ownerBackoffMs` without progress from
+ *   the owner, and an owner that needed a back-up twice no longer counts in elections (a leech or a stuck
+ *   peer).
+ * - The first chunk of a read comes from the origin when, after the start-up grace, no peer holds it;
+ *   in a streamed read, the chunk the reader waits for goes to the origin once it is `stallDeadlineMs`
+ *   overdue (never worse than HTTP).
+ * - A rejected, timed-out or corrupt request moves to another holder, or to the origin when none is left.
+ * - End-game: when every missing chunk is in flight, idle peers duplicate the slowest requests; the first
+ *   copy to arrive wins and the others are cancelled.
+ */
+export const HTTP = "(origin)";
+
+export type Strategy = "stream" | "rarest";
+export type Mode = "normal" | "leech" | "origin-only";
+
+export interface SchedulerOptions {
+  selfId: string;
+  chunkCount: number;
+  chunkLength: (index: number) => number;
+  strategy: Strategy;
+  mode: Mode;
+  /** In-flight chunk requests per peer (the seed's max_concurrent_transfers). */
+  maxConcurrentTransfers: number;
+  /** In-flight origin requests. */
+  httpConcurrency: number;
+  /** Back-up rank r fetches an unheld chunk after r x this without progress from the owner. */
+  ownerBackoffMs: number;
+  /** Streamed reads: the chunk the reader waits for goes to HTTP after this long. */
+  stallDeadlineMs: number;
+  /** A peer with requests in flight that delivers nothing for this long has them all timed out. */
+  peerIdleTimeoutMs: number;
+  /** Any request older than this times out (the seed's request timeout, 30 s). */
+  requestTimeoutMs: number;
+  /** How long a "busy" REJECT keeps a peer out of one chunk. */
+  busyBackoffMs: number;
+  /** How long a first time-out keeps a peer out of one chunk (a second one keeps it out for good). */
+  timeoutBackoffMs: number;
+}
+
+export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLength" | "strategy" | "mode"> = {
+  // 4 rather than the server's 10: a viewer's queue per peer is what lets throughput estimates steer;
+  // 4 x 1 MiB keeps a 20-30 MB/s data channel (Chromium on loopback) busy across a round trip.
+  maxConcurrentTransfers: 4,
+  // Browsers open at most 6 HTTP/1.1 connections per host; 3 leaves room for the page's own requests.
+  httpConcurrency: 3,
+  // About three origin chunk fetch times under a 100 Mbit/s origin shared by several owners.
+  ownerBackoffMs: 3000,
+  // Media players buffer a few seconds; a chunk late by 2 s is at risk of a rebuffer.
+  stallDeadlineMs: 2000,
+  peerIdleTimeoutMs: 5000,
+  requestTimeoutMs: 30000,
+  busyBackoffMs: 500,
+  timeoutBackoffMs: 10_000,
+};
+
+export type Action =
+  | { kind: "request"; requestId: number; chunk: number; peer: string }
+  | { kind: "http"; requestId: number; chunk: number }
+  | { kind: "cancel"; requestId: number; chunk: number; source: string };
+
+export type FailReason = "busy" | "not_found" | "choked" | "invalid" | "timeout" | "corrupt" | "http-error" | "closed";
+
+interface Request {
+  id: number;
+  chunk: number;
+  source: string;
+  started: number;
+}
+
+interface PeerState {
+  id: string;
+  has: Bitfield;
+  inflight: number;
+  /** Bytes per millisecond, exponentially weighted; undefined until the first chunk arrives. */
+  rate: number | undefined;
+  lastActivity: number;
+  lastProgress: number;
+  lastCompletion: number;
+  overdue: number;
+}
+
+/** Optimistic first estimate for a peer (10 MB/s), so new peers get tried. */
+const INITIAL_RATE = 10_000;
+const EWMA_ALPHA = 0.3;
+/** After this many back-up step-ins for its chunks, a peer no longer counts as an owner candidate. */
+const MAX_OVERDUE = 2;
+/** Origin errors on one chunk before the download fails. */
+export const MAX_HTTP_ATTEMPTS = 5;
+
+export class Scheduler {
+  readonly have: Bitfield;
+  private readonly o: SchedulerOptions;
+  private readonly requests = new Map<number, Request>();
+  private readonly byChunk = new Map<number, Set<number>>();
+  private readonly peers = new Map<string, PeerState>();
+  private readonly failed = new Map<number, Map<string, number>>();
+  private readonly waitStart = new Map<number, number>();
+  private readonly httpErrors = new Map<number, number>();
+  /** Origin retries wait 250 ms x 2^(errors-1) so a failing origin is not hammered. */
+  private readonly httpRetryAt = new Map<number, number>();
+  private readonly banned = new Set<string>();
+  private readonly timeouts = new Map<number, Map<string, number>>();
+  private nextId = 1;
+  private httpInflight = 0;
+  private graceUntil: number;
+  private electionGraceUntil = 0;
+  private readPos = 0;
+  private readWaitSince: number | undefined;
+  private firstChunk: number | undefined;
+  /** Chunks this viewer fetched from the origin because it was elected (for tests and stats). */
+  elected = 0;
+  stepIns = 0;
+
+  constructor(options: SchedulerOptions, now: number, graceMs: number, held?: Bitfield) {
+    this.o = { ...options };
+    this.have = held ?? new Bitfield(options.chunkCount);
+    this.graceUntil = options.mode === "origin-only" ? now : now + graceMs;
+    for (let i = 0; i < options.chunkCount; i++) {
+      if (!this.have.has(i)) {
+        this.firstChunk = i;
+        break;
+      }
+    }
+  }
+
+  get done(): boolean {
+    return this.have.complete;
+  }
+
+  get inflightCount(): number {
+    return this.requests.size;
+  }
+
+  get connectedPeers(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  peerRate(id: string): number | undefined {
+    return this.peers.get(id)?.rate;
+  }
+
+  /** `priority: "high"` reads: the origin steps in sooner for the chunk the reader waits for. */
+  shortenStallDeadline(ms: number): void {
+    this.o.stallDeadlineMs = Math.min(this.o.stallDeadlineMs, ms);
+  }
+
+  /** Whether the peer has said it holds every chunk. */
+  peerComplete(id: string): boolean {
+    return this.peers.get(id)?.has.complete ?? false;
+  }
+
+  isBanned(id: string): boolean {
+    return this.banned.has(id);
+  }
+
+  /** Ends the start-up grace (every expected peer said HELLO, or there are none). */
+  endGrace(now: number): void {
+    this.graceUntil = Math.min(this.graceUntil, now);
+    this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+  }
+
+  /**
+   * Candidates that hold chunks are still connecting: until `until`, chunks no connected peer holds wait for
+   * them rather than being elected for the origin (the first chunk and overdue streamed chunks do not wait).
+   */
+  holdElections(until: number): void {
+    this.electionGraceUntil = Math.max(this.electionGraceUntil, until);
+  }
+
+  addPeer(id: string, has: Bitfield, now: number): void {
+    if (this.banned.has(id) || id === this.o.selfId) return;
+    this.peers.set(id, { id, has, inflight: 0, rate: undefined, lastActivity: now, lastProgress: now, lastCompletion: now, overdue: 0 });
+  }
+
+  peerHave(id: string, index: number, now: number): void {
+    const p = this.peers.get(id);
+    if (!p || index < 0 || index >= this.o.chunkCount) return;
+    if (p.has.set(index)) p.lastProgress = now;
+  }
+
+  /** The peer is gone: its requests are dropped without penalty (the chunks become requestable again). */
+  removePeer(id: string): void {
+    for (const r of [...this.requests.values()]) if (r.source === id) this.drop(r);
+    this.peers.delete(id);
+  }
+
+  /** The peer sent a corrupt chunk: never ask it again in this session. */
+  ban(id: string): void {
+    this.banned.add(id);
+    this.removePeer(id);
+  }
+
+  /** The reader now needs chunk `index` (streamed reads); `waiting` when it is blocked on it. */
+  setReadPosition(index: number, waiting: boolean, now: number): void {
+    if (index !== this.readPos) this.readWaitSince = undefined;
+    this.readPos = index;
+    if (waiting && this.readWaitSince === undefined) this.readWaitSince = now;
+    if (!waiting) this.readWaitSince = undefined;
+  }
+
+  /** Bytes of request `requestId` arrived (keeps the peer alive). */
+  activity(requestId: number, now: number): void {
+    const r = this.requests.get(requestId);
+    if (!r) return;
+    const p = this.peers.get(r.source);
+    if (p) p.lastActivity = now;
+  }
+
+  isCurrent(requestId: number): boolean {
+    return this.requests.has(requestId);
+  }
+
+  requestChunk(requestId: number): number | undefined {
+    return this.requests.get(requestId)?.chunk;
+  }
+
+  /**
+   * A verified chunk arrived for `requestId`. Returns the cancels for its duplicates (end-game); the
+   * chunk is then held.
+   */
+  completed(requestId: number, now: number): Action[] {
+    const r = this.requests.get(requestId);
+    if (!r) return [];
+    const bytes = this.o.chunkLength(r.chunk);
+    const p = this.peers.get(r.source);
+    if (p) {
+      const elapsed = Math.max(1, now - Math.max(r.started, p.lastCompletion));
+      const sample = bytes / elapsed;
+      p.rate = p.rate === undefined ? sample : p.rate * (1 - EWMA_ALPHA) + sample * EWMA_ALPHA;
+      p.lastCompletion = now;
+      p.lastActivity = now;
+    }
+    this.drop(r);
+    this.have.set(r.chunk);
+    this.waitStart.delete(r.chunk);
+    this.failed.delete(r.chunk);
+    this.timeouts.delete(r.chunk);
+    const out: Action[] = [];
+    for (const id of [...(this.byChunk.get(r.chunk) ?? [])]) {
+      const d = this.requests.get(id)!;
+      this.drop(d);
+      out.push({ kind: "cancel", requestId: id, chunk: d.chunk, source: d.source });
+    }
+    return out;
+  }
+
+  /** The chunk was found elsewhere (a duplicate completion after `completed`), or the caller holds it now. */
+  markHeld(index: number): void {
+    this.have.set(index);
+  }
+
+  /** A request failed; the chunk moves to another source on the next tick. Returns an error text when the download cannot go on. */
+  failedRequest(requestId: number, reason: FailReason, now: number): string | undefined {
+    const r = this.requests.get(requestId);
+    if (!r) return undefined;
+    this.drop(r);
+    if (r.source === HTTP) {
+      const n = (this.httpErrors.get(r.chunk) ?? 0) + 1;
+      this.httpErrors.set(r.chunk, n);
+      this.httpRetryAt.set(r.chunk, now + 250 * 2 ** (n - 1));
+      if (n >= MAX_HTTP_ATTEMPTS && !this.anyHolder(r.chunk, now)) return `the origin failed ${n} times for chunk ${r.chunk}`;
+      return undefined;
+    }
+    let m = this.failed.get(r.chunk);
+    if (!m) this.failed.set(r.chunk, (m = new Map()));
+    // Busy: try again soon. A first time-out: the peer may just be stalled (Chromium's SCTP stalls for
+    // seconds on a loaded machine), so it is left out for a while, and the chunk waits for holders rather
+    // than costing an origin copy; a second time-out, or a refusal, excludes it for this chunk.
+    const timedOutBefore = (this.timeouts.get(r.chunk)?.get(r.source) ?? 0) > 0;
+    let until = Infinity;
+    if (reason === "busy") until = now + this.o.busyBackoffMs;
+    else if (reason === "timeout" && !timedOutBefore) until = now + this.o.timeoutBackoffMs;
+    if (reason === "timeout") {
+      let t = this.timeouts.get(r.chunk);
+      if (!t) this.timeouts.set(r.chunk, (t = new Map()));
+      t.set(r.source, (t.get(r.source) ?? 0) + 1);
+    }
+    m.set(r.source, until);
+    if (reason === "not_found") this.peers.get(r.source)?.has.clear(r.chunk);
+    return undefined;
+  }
+
+  private drop(r: Request): void {
+    this.requests.delete(r.id);
+    const set = this.byChunk.get(r.chunk);
+    set?.delete(r.id);
+    if (set && set.size === 0) this.byChunk.delete(r.chunk);
+    if (r.source === HTTP) this.httpInflight--;
+    else {
+      const p = this.peers.get(r.source);
+      if (p) p.inflight--;
+    }
+  }
+
+  private add(chunk: number, source: string, now: number): Request {
+    const r: Request = { id: this.nextId++, chunk, source, started: now };
+    this.requests.set(r.id, r);
+    let set = this.byChunk.get(chunk);
+    if (!set) this.byChunk.set(chunk, (set = new Set()));
+    set.add(r.id);
+    if (source === HTTP) this.httpInflight++;
+    else {
+      const p = this.peers.get(source)!;
+      // An idle peer's silence clock starts with its first request, not at its last delivery.
+      if (p.inflight === 0) p.lastActivity = now;
+      p.inflight++;
+    }
+    return r;
+  }
+
+  private usable(p: PeerState, chunk: number, now: number): boolean {
+    return p.has.has(chunk) && (this.failed.get(chunk)?.get(p.id) ?? 0) <= now;
+  }
+
+  private anyHolder(chunk: number, now: number): boolean {
+    for (const p of this.peers.values()) if (this.usable(p, chunk, now)) return true;
+    return false;
+  }
+
+  private holderCount(chunk: number): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.has.has(chunk)) n++;
+    return n;
+  }
+
+  /** Whether a holder that did not fail this chunk exists at all (busy or not). */
+  private everHeld(chunk: number): boolean {
+    for (const p of this.peers.values()) if (p.has.has(chunk) && (this.failed.get(chunk)?.get(p.id) ?? 0) !== Infinity) return true;
+    return false;
+  }
+
+  private bestPeer(chunk: number, now: number, exclude?: Set<number>): PeerState | undefined {
+    let best: PeerState | undefined;
+    let bestScore = -1;
+    for (const p of this.peers.values()) {
+      if (p.inflight >= this.o.maxConcurrentTransfers || !this.usable(p, chunk, now)) continue;
+      if (exclude) {
+        let already = false;
+        for (const id of exclude) if (this.requests.get(id)?.source === p.id) already = true;
+        if (already) continue;
+      }
+      const score = (p.rate ?? INITIAL_RATE) / (p.inflight + 1);
+      if (score > bestScore) {
+        best = p;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  private wanted(): number[] {
+    const out: number[] = [];
+    const n = this.o.chunkCount;
+    if (this.o.strategy === "stream") {
+      for (let k = 0; k < n; k++) {
+        const i = (this.readPos + k) % n;
+        if (!this.have.has(i)) out.push(i);
+      }
+      return out;
+    }
+    for (let i = 0; i < n; i++) if (!this.have.has(i)) out.push(i);
+    // Rarest first; the read position's chunk first among equals so the stream starts early.
+    const rarity = new Map(out.map((i) => [i, this.holderCount(i)]));
+    out.sort((a, b) => {
+      const ra = rarity.get(a)!;
+      const rb = rarity.get(b)!;
+      // Chunks no neighbour holds are fetched by their owners in index order; held ones rarest first.
+      if (ra === 0 || rb === 0) return ra === rb ? a - b : ra - rb;
+      return ra - rb || ((a - this.readPos + n) % n) - ((b - this.readPos + n) % n);
+    });
+    return out;
+  }
+
+  private electionPeers(): string[] {
+    const out: string[] = [];
+    for (const p of this.peers.values()) if (p.overdue < MAX_OVERDUE) out.push(p.id);
+    return out;
+  }
+
+  /** Runs the rules; returns what to start or cancel now. */
+  tick(now: number): Action[] {
+    const out: Action[] = [];
+    // Time-outs: silent peers, and requests past the hard limit.
+    for (const r of [...this.requests.values()]) {
+      const p = this.peers.get(r.source);
+      const idle = p !== undefined && now - p.lastActivity >= this.o.peerIdleTimeoutMs;
+      if (idle || now - r.started >= this.o.requestTimeoutMs) {
+        out.push({ kind: "cancel", requestId: r.id, chunk: r.chunk, source: r.source });
+        this.failedRequest(r.id, "timeout", now);
+      }
+    }
+    if (this.done) return out;
+    const inGrace = now < this.graceUntil;
+    const originOnly = this.o.mode === "origin-only";
+    const electors = this.electionPeers();
+    let allInFlight = true;
+    for (const chunk of this.wanted()) {
+      const inflight = this.byChunk.get(chunk);
+      const streamedUrgent =
+        this.o.strategy === "stream" && chunk === this.readPos && this.readWaitSince !== undefined && now - this.readWaitSince >= this.o.stallDeadlineMs;
+      if (inflight && inflight.size > 0) {
+        // A streamed read's overdue chunk is raced over HTTP even if a peer is on it.
+        if (streamedUrgent && !this.hasHttp(inflight) && this.httpInflight < this.o.httpConcurrency) {
+          push(out, this.http(chunk, now));
+        }
+        continue;
+      }
+      allInFlight = false;
+      if (originOnly) {
+        if (this.httpInflight < this.o.httpConcurrency) push(out, this.http(chunk, now));
+        continue;
+      }
+      const peer = this.bestPeer(chunk, now);
+      if (peer) {
+        const r = this.add(chunk, peer.id, now);
+        out.push({ kind: "request", requestId: r.id, chunk, peer: peer.id });
+        continue;
+      }
+      if (this.httpInflight >= this.o.httpConcurrency) continue;
+      if (this.everHeld(chunk)) {
+        // Holders exist but are busy: wait for them unless the reader is stalled on this chunk.
+        if (streamedUrgent) push(out, this.http(chunk, now));
+        continue;
+      }
+      if (this.holderCount(chunk) > 0) {
+        // Every holder failed this chunk (rejected, timed out, corrupt): the origin it is.
+        push(out, this.http(chunk, now));
+        continue;
+      }
+      if (inGrace) continue;
+      if (streamedUrgent || chunk === this.firstChunk) {
+        push(out, this.http(chunk, now));
+        continue;
+      }
+      if (now < this.electionGraceUntil) continue;
+      // Nobody holds it: the elected owner fetches it, back-ups step in when the owner makes no progress.
+      const rank = ownerRank(this.o.selfId, electors, chunk);
+      if (rank === 0) {
+        this.elected++;
+        push(out, this.http(chunk, now));
+        continue;
+      }
+      const since = this.waitStart.get(chunk) ?? now;
+      if (!this.waitStart.has(chunk)) this.waitStart.set(chunk, now);
+      const owner = this.peers.get(ranking(this.o.selfId, electors, chunk)[0]!);
+      const ownerQuiet = now - Math.max(since, owner?.lastProgress ?? since);
+      if (ownerQuiet >= rank * this.o.ownerBackoffMs) {
+        this.stepIns++;
+        if (owner) owner.overdue++;
+        this.waitStart.set(chunk, now);
+        push(out, this.http(chunk, now));
+      }
+    }
+    // End-game: every missing chunk is in flight; idle peers duplicate requests held up at slower peers.
+    if (allInFlight && !originOnly) {
+      for (const [chunk, ids] of this.byChunk) {
+        if (ids.size >= 2) continue;
+        const peer = this.bestPeer(chunk, now, ids);
+        if (!peer || peer.inflight > 0) continue;
+        const r = this.add(chunk, peer.id, now);
+        out.push({ kind: "request", requestId: r.id, chunk, peer: peer.id });
+      }
+    }
+    return out;
+  }
+
+  private hasHttp(ids: Set<number>): boolean {
+    for (const id of ids) if (this.requests.get(id)?.source === HTTP) return true;
+    return false;
+  }
+
+  private http(chunk: number, now: number): Action | undefined {
+    if ((this.httpRetryAt.get(chunk) ?? 0) > now) return undefined;
+    const r = this.add(chunk, HTTP, now);
+    return { kind: "http", requestId: r.id, chunk };
+  }
+
+  /** When `tick` has something time-based to do next (a time-out, the end of the grace, a back-up's turn). */
+  nextWake(now: number): number | undefined {
+    if (this.done) return undefined;
+    let t = Infinity;
+    if (this.graceUntil > now && this.graceUntil !== Infinity) t = Math.min(t, this.graceUntil);
+    if (this.electionGraceUntil > now) t = Math.min(t, this.electionGraceUntil);
+    for (const r of this.requests.values()) {
+      const p = this.peers.get(r.source);
+      if (p) t = Math.min(t, p.lastActivity + this.o.peerIdleTimeoutMs);
+      t = Math.min(t, r.started + this.o.requestTimeoutMs);
+    }
+    for (const [chunk, since] of this.waitStart) if (!this.have.has(chunk)) t = Math.min(t, since + this.o.ownerBackoffMs);
+    if (this.readWaitSince !== undefined) t = Math.min(t, this.readWaitSince + this.o.stallDeadlineMs);
+    for (const [chunk, at] of this.httpRetryAt) if (at > now && !this.have.has(chunk)) t = Math.min(t, at);
+    for (const m of this.failed.values()) for (const until of m.values()) if (until > now && until !== Infinity) t = Math.min(t, until);
+    // Back-ups re-check at least every back-off period while they wait.
+    if (this.waitStart.size > 0) t = Math.min(t, now + this.o.ownerBackoffMs);
+    return t === Infinity ? undefined : Math.max(t, now + 1);
+  }
+}
+
+function push(out: Action[], a: Action | undefined): void {
+  if (a) out.push(a);
+}

@@ -1,0 +1,48 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { TokenBucket } from "../src/token-bucket.js";
+import { UploadLimiter } from "../src/upload-limiter.js";
+
+test("token bucket: the burst is available at once, then the rate", () => {
+  const b = new TokenBucket(1000, 500, 0);
+  assert.ok(b.tryTake(500, 0));
+  assert.equal(b.tryTake(1, 0), false);
+  assert.equal(b.delayFor(100, 0), 100);
+  assert.ok(b.tryTake(100, 100));
+  assert.equal(b.tryTake(1, 100), false);
+});
+
+test("token bucket: idle time refills only up to the burst", () => {
+  const b = new TokenBucket(1000, 500, 0);
+  assert.ok(b.tryTake(500, 0));
+  assert.ok(b.tryTake(500, 60_000));
+  assert.equal(b.tryTake(1, 60_000), false);
+});
+
+test("token bucket: a long run delivers rate x time (fake clock)", () => {
+  const b = new TokenBucket(10_000, 1000, 0);
+  let sent = 0;
+  for (let t = 0; t <= 10_000; t += 7) while (b.tryTake(100, t)) sent += 100;
+  // 10 s x 10,000 B/s plus the initial burst.
+  assert.ok(sent >= 100_000 && sent <= 101_000, String(sent));
+});
+
+test("token bucket: rejects nonsense parameters", () => {
+  assert.throws(() => new TokenBucket(0, 1, 0), RangeError);
+  assert.throws(() => new TokenBucket(1, -1, 0), RangeError);
+});
+
+test("upload limiter: caps concurrent uploads and paces bytes", () => {
+  const u = new UploadLimiter(65536 * 4, 2, 0);
+  assert.ok(u.tryStart());
+  assert.ok(u.tryStart());
+  assert.equal(u.tryStart(), false);
+  u.finish();
+  assert.ok(u.tryStart());
+  assert.equal(u.take(65536, 0), 0);
+  assert.ok(u.take(65536, 0) > 0);
+  assert.equal(u.take(65536, 250), 0);
+  assert.equal(u.uploaded, 131072);
+  const unlimited = new UploadLimiter(0, 1, 0);
+  assert.equal(unlimited.take(1 << 30, 0), 0);
+});
