@@ -146,6 +146,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
 
     public event Action<RtcIceGatheringState>? OnIceGatheringStateChange;
 
+    /// <summary>An exception thrown by an event handler on the driver loop (the connection carries on).</summary>
+    public event Action<Exception>? OnError;
+
     /// <summary>The peer opened a channel (W3C ondatachannel).</summary>
     public event Action<RtcDataChannel>? OnDataChannel;
 
@@ -443,39 +446,70 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         {
             while (reader.TryRead(out var work))
             {
-                switch (work.Kind)
-                {
-                    case WorkKind.Datagram:
-                        Interlocked.Decrement(ref _queuedDatagrams);
-                        if (_dtls is null)
-                        {
-                            if (_early.Count < MaxEarlyDatagrams && !_closed)
-                            {
-                                _early.Add(work.Data);
-                            }
-
-                            break;
-                        }
-
-                        _dtls.HandleDatagram(work.Data.Span, Now);
-                        PumpDtls();
-                        break;
-                    case WorkKind.Wake:
-                        Volatile.Write(ref _wakePending, 0);
-                        PumpDtls();
-                        break;
-                    case WorkKind.Timer:
-                        _armedAt = null;
-                        _dtls?.HandleTimeout(Now);
-                        PumpDtls();
-                        break;
-                    case WorkKind.Action:
-                        work.Action!();
-                        break;
-                }
+                Guarded(work);
             }
 
-            AfterBatch();
+            Guarded(default, afterBatch: true);
+        }
+    }
+
+    /// <summary>
+    /// Processes one input (or the after-batch step). An exception escaping a user's event handler is reported through
+    /// <see cref="OnError"/> instead of ending the driver, which would leave the connection without a pump.
+    /// </summary>
+#pragma warning disable CA1031 // the driver must survive whatever a user's handler throws
+    private void Guarded(Work work, bool afterBatch = false)
+    {
+        try
+        {
+            if (afterBatch)
+            {
+                AfterBatch();
+            }
+            else
+            {
+                Process(work);
+            }
+        }
+        catch (Exception e)
+        {
+            _armedAt = null;
+            OnError?.Invoke(e);
+        }
+    }
+#pragma warning restore CA1031
+
+    private void Process(Work work)
+    {
+        switch (work.Kind)
+        {
+            case WorkKind.Datagram:
+                Interlocked.Decrement(ref _queuedDatagrams);
+                if (_dtls is null)
+                {
+                    if (_early.Count < MaxEarlyDatagrams && !_closed)
+                    {
+                        _early.Add(work.Data);
+                    }
+
+                    break;
+                }
+
+                _dtls.HandleDatagram(work.Data.Span, Now);
+                PumpDtls();
+                break;
+            case WorkKind.Wake:
+                Volatile.Write(ref _wakePending, 0);
+                PumpDtls();
+                break;
+            case WorkKind.Timer:
+                _armedAt = null;
+                _dtls?.HandleTimeout(Now);
+                PumpDtls();
+                break;
+            case WorkKind.Action:
+                work.Action!();
+                break;
         }
     }
 
@@ -632,9 +666,18 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     wrapper?.SetOpen();
                     break;
                 case DataChannelEventKind.Message:
-                    if (wrapper is null || wrapper.Deliver(e.Message!))
+                    var consumed = true;
+                    try
                     {
-                        manager.Release(e.Message!);
+                        consumed = wrapper is null || wrapper.Deliver(e.Message!);
+                    }
+                    finally
+                    {
+                        // Also when the user's handler threw: its window bytes must come back.
+                        if (consumed)
+                        {
+                            manager.Release(e.Message!);
+                        }
                     }
 
                     break;
