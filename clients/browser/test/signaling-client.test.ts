@@ -37,10 +37,8 @@ function client(): SignalingClient {
   return new SignalingClient({ server: "https://cdn.example.com/", createSocket: (u) => new FakeSocket(u) as unknown as WebSocket, minBackoffMs: 1, maxBackoffMs: 4 });
 }
 
-const until = async (cond: () => boolean) => {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
-  assert.ok(cond());
-};
+/** The longest reconnect back-off of client(): advancing virtual time by it fires the reconnect. */
+const MAX_BACKOFF_MS = 4;
 
 test("the WebSocket URL carries the version and the resume token", () => {
   assert.equal(signalingUrl("http://h:8080/x"), "ws://h:8080/signaling?v=1");
@@ -82,7 +80,8 @@ test("join resolves with the candidates (never ourselves) and a server error rej
   c.close();
 });
 
-test("after a drop it reconnects with its resume token and re-joins its swarms", async () => {
+test("after a drop it reconnects with its resume token and re-joins its swarms", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] }); // virtual time: the back-off elapses without waiting
   const c = client();
   const p = c.connect();
   FakeSocket.all[0]!.open("me", "resume-me");
@@ -91,7 +90,9 @@ test("after a drop it reconnects with its resume token and re-joins its swarms",
   FakeSocket.all[0]!.deliver({ type: "joined", id: FakeSocket.all[0]!.sent.at(-1)!.id, swarm: "s1", peers: [] });
   await j;
   FakeSocket.all[0]!.drop();
-  await until(() => FakeSocket.all.length === 2);
+  assert.equal(FakeSocket.all.length, 1, "no reconnect before the back-off");
+  t.mock.timers.tick(MAX_BACKOFF_MS);
+  assert.equal(FakeSocket.all.length, 2);
   const second = FakeSocket.all[1]!;
   assert.match(second.url, /resume=resume-me/);
   second.open("me", "resume-2");
@@ -116,19 +117,24 @@ test("malformed server messages are ignored, relays reach the handler", async ()
   c.close();
 });
 
-test("connect rejects after the time-out when no welcome comes", async () => {
+test("connect rejects after the time-out when no welcome comes", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   FakeSocket.all = [];
   const c = new SignalingClient({ server: "http://h/", createSocket: (u) => new FakeSocket(u) as unknown as WebSocket, connectTimeoutMs: 20 });
-  await assert.rejects(c.connect(), /no welcome/);
+  const p = c.connect();
+  t.mock.timers.tick(20);
+  await assert.rejects(p, /no welcome/);
   c.close();
 });
 
-test("connect rejects at once when the server refuses the connection, and keeps retrying", async () => {
+test("connect rejects at once when the server refuses the connection, and keeps retrying", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   const c = client();
   const p = c.connect();
   FakeSocket.all[0]!.drop();
   await assert.rejects(p, /cannot connect/);
-  await until(() => FakeSocket.all.length >= 2);
+  t.mock.timers.tick(MAX_BACKOFF_MS);
+  assert.equal(FakeSocket.all.length, 2);
   c.close();
 });
 
