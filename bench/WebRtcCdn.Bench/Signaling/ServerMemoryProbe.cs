@@ -41,7 +41,6 @@ internal static class StartupHook
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var after = GC.GetGCMemoryInfo(GCKind.Any);
         var live = GC.GetTotalMemory(false);
-        ThreadPool.GetMinThreads(out _, out _);
         using var self = Process.GetCurrentProcess();
         return string.Join(' ', new[]
         {
