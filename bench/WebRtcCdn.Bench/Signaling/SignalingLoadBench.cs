@@ -30,12 +30,63 @@ public sealed class SignalingLoadBench : IBenchSuite
         var seconds = IntArg(args, "--seconds", 5);
         var rates = StringArg(args, "--rates", "1000,5000,10000,20000")!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var endpoint = StringArg(args, "--endpoint", "both")!;
+        if (args.Contains("--bare"))
+        {
+            // Memory floor only: the same Kestrel WebSocket stack without our server (BareWebSocketHost.cs).
+            await MeasureBareAsync(peers).ConfigureAwait(false);
+            return 0;
+        }
+
         foreach (var e in endpoint == "both" ? new[] { "signaling", "announce" } : [endpoint])
         {
             await RunEndpointAsync(e, peers, rates, TimeSpan.FromSeconds(seconds)).ConfigureAwait(false);
         }
 
         return 0;
+    }
+
+    private static async Task MeasureBareAsync(int peers)
+    {
+        Console.WriteLine($"== bare Kestrel WebSocket host: {peers} peers ==");
+        await using var server = await ServerProcess.StartAsync(peers, bare: true).ConfigureAwait(false);
+        await Task.Delay(1000).ConfigureAwait(false);
+        var rssBefore = server.RssBytes();
+        var probeBefore = await server.ProbeAsync().ConfigureAwait(false);
+        var clients = await ConnectAllAsync(server.Port, "signaling", peers).ConfigureAwait(false);
+        var held = clients.Count(c => c is not null);
+        await Task.Delay(2000).ConfigureAwait(false);
+        Console.WriteLine(Inv($"server RSS {rssBefore / 1048576.0:F1} MiB -> {server.RssBytes() / 1048576.0:F1} MiB: {(server.RssBytes() - rssBefore) / (double)held:F0} bytes per peer"));
+        PrintBreakdown(probeBefore, await server.ProbeAsync().ConfigureAwait(false), held);
+        foreach (var c in clients)
+        {
+            c?.Dispose();
+        }
+    }
+
+    private static async Task<Client[]> ConnectAllAsync(int port, string endpoint, int peers)
+    {
+        var clients = new Client[peers];
+        using var gate = new SemaphoreSlim(64);
+        var tasks = new List<Task>(peers);
+        for (var i = 0; i < peers; i++)
+        {
+            var index = i;
+            await gate.WaitAsync().ConfigureAwait(false);
+            tasks.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    clients[index] = await Client.ConnectAsync(port, endpoint, index).ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        return clients;
     }
 
     private static async Task RunEndpointAsync(string endpoint, int peers, int[] rates, TimeSpan step)
@@ -45,6 +96,7 @@ public sealed class SignalingLoadBench : IBenchSuite
         var me = Process.GetCurrentProcess();
         await Task.Delay(1000).ConfigureAwait(false);
         var rssBefore = server.RssBytes();
+        var probeBefore = await server.ProbeAsync().ConfigureAwait(false);
         var clients = new Client[peers];
         var admission = Stopwatch.StartNew();
         var cpu0 = server.CpuTime();
@@ -79,6 +131,8 @@ public sealed class SignalingLoadBench : IBenchSuite
         await Task.Delay(2000).ConfigureAwait(false);
         var rssAfter = server.RssBytes();
         Console.WriteLine(Inv($"server RSS {rssBefore / 1048576.0:F1} MiB -> {rssAfter / 1048576.0:F1} MiB: {(rssAfter - rssBefore) / (double)held:F0} bytes per peer"));
+        var probeAfter = await server.ProbeAsync().ConfigureAwait(false);
+        PrintBreakdown(probeBefore, probeAfter, held);
 
         // Warm-up (JIT, thread pool growth, receive loops starting) outside the measured steps.
         await SendAtRateAsync(clients, rates[0], TimeSpan.FromSeconds(2)).ConfigureAwait(false);
@@ -120,6 +174,19 @@ public sealed class SignalingLoadBench : IBenchSuite
         {
             c.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Where the memory of N idle peers goes, from the probe inside the server (ServerMemoryProbe.cs): GC heap before
+    /// a forced collection (live + garbage not yet collected), live managed bytes after a full compacting collection,
+    /// what the GC keeps committed, RSS after the collection (the rest is native: thread stacks, runtime, sockets'
+    /// user-space state), and threads.
+    /// </summary>
+    private static void PrintBreakdown(Dictionary<string, string> before, Dictionary<string, string> after, int n)
+    {
+        double PerPeer(string key) => (long.Parse(after[key], CultureInfo.InvariantCulture) - long.Parse(before[key], CultureInfo.InvariantCulture)) / (double)n;
+        Console.WriteLine(Inv($"breakdown per peer (delta / {n}): GC heap before collection {PerPeer("heap"):F0} B, committed {PerPeer("committed"):F0} B, live managed after full GC {PerPeer("live"):F0} B, GC committed after {PerPeer("committed_after"):F0} B, RSS after full GC {PerPeer("rss_after"):F0} B"));
+        Console.WriteLine(Inv($"server: gc_server={after["gc_server"]} threads {before["threads"]} -> {after["threads"]} (pool {before["pool_threads"]} -> {after["pool_threads"]}), gen0 GCs {after["gen0_count"]}, gen2 GCs {after["gen2_count"]}, RSS after full GC {long.Parse(after["rss_after"], CultureInfo.InvariantCulture) / 1048576.0:F1} MiB (idle baseline {long.Parse(before["rss_after"], CultureInfo.InvariantCulture) / 1048576.0:F1} MiB)"));
     }
 
     private static async Task DrainAsync(Client[] clients)
@@ -376,7 +443,7 @@ public sealed class SignalingLoadBench : IBenchSuite
 
         public int Port { get; }
 
-        public static async Task<ServerProcess> StartAsync(int peers)
+        public static async Task<ServerProcess> StartAsync(int peers, bool bare = false)
         {
             var dll = Path.Combine(AppContext.BaseDirectory, "WebRtcCdn.Server.dll");
             var config = Path.GetTempFileName();
@@ -394,17 +461,27 @@ public sealed class SignalingLoadBench : IBenchSuite
             probe.Start();
             var port = ((IPEndPoint)probe.LocalEndpoint).Port;
             probe.Stop();
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { dll, "--config", config, "--address", $"127.0.0.1:{port}", "--max-peers", (peers + 100).ToString(CultureInfo.InvariantCulture) })
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+            var arguments = bare
+                ? new[] { typeof(SignalingLoadBench).Assembly.Location, "signaling-bare-host", "--address", $"127.0.0.1:{port}" }
+                : [dll, "--config", config, "--address", $"127.0.0.1:{port}", "--max-peers", (peers + 100).ToString(CultureInfo.InvariantCulture)];
+            foreach (var a in arguments)
             {
                 start.ArgumentList.Add(a);
             }
 
-            start.Environment["DOTNET_gcServer"] = "0";
+            // The probe (ServerMemoryProbe.cs) runs inside the server as a startup hook; the GC settings are the server's own.
+            start.Environment["DOTNET_STARTUP_HOOKS"] = typeof(SignalingLoadBench).Assembly.Location;
             var process = Process.Start(start)!;
             var ready = new TaskCompletionSource();
+            var result = new ServerProcess(process, port, config);
             process.OutputDataReceived += (_, e) =>
             {
+                if (e.Data?.StartsWith("MEMPROBE ", StringComparison.Ordinal) == true)
+                {
+                    result._probe?.TrySetResult(e.Data["MEMPROBE ".Length..].Split(' ').Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => kv[1]));
+                }
+
                 if (e.Data?.Contains("listening on", StringComparison.OrdinalIgnoreCase) == true || e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
                 {
                     ready.TrySetResult();
@@ -420,7 +497,18 @@ public sealed class SignalingLoadBench : IBenchSuite
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            return new ServerProcess(process, port, config);
+            return result;
+        }
+
+        private TaskCompletionSource<Dictionary<string, string>>? _probe;
+
+        /// <summary>Asks the probe inside the server for its memory figures (forces a full collection there).</summary>
+        public async Task<Dictionary<string, string>> ProbeAsync()
+        {
+            _probe = new TaskCompletionSource<Dictionary<string, string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            await _process.StandardInput.WriteLineAsync("mem").ConfigureAwait(false);
+            await _process.StandardInput.FlushAsync().ConfigureAwait(false);
+            return await _probe.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }
 
         public long RssBytes()

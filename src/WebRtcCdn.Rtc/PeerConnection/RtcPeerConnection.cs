@@ -29,6 +29,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     /// <summary>SCTP send buffer (bytes queued and unacknowledged); W3C Send throws beyond it. 16 MiB: see SctpOptions.</summary>
     internal const int DefaultSendBufferSize = 16 * 1024 * 1024;
 
+    /// <summary>DTLS datagrams kept while our DTLS endpoint does not exist yet: the answerer's ICE check succeeds and
+    /// its ClientHello arrives before the offerer got the answer (signalling is slower than loopback UDP). A ClientHello
+    /// is 1-3 datagrams; 8 leaves room for a retransmission. Without this the client waits out its 1 s retransmit.</summary>
+    private const int MaxEarlyDatagrams = 8;
+
     private readonly RtcConfiguration _config;
     private readonly TimeProvider _time;
     private readonly long _origin;
@@ -36,6 +41,8 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private readonly ITimer _timer;
     private readonly DataChannelLocalParameters _localParameters;
     private readonly List<RtcDataChannel> _pending = [];
+    private readonly List<ReadOnlyMemory<byte>> _early = [];
+    private readonly List<byte[]> _unsent = [];
     private readonly Dictionary<DataChannel, RtcDataChannel> _wrappers = [];
     private readonly HashSet<RtcDataChannel> _active = [];
     private readonly List<RtcDataChannel> _activeScratch = [];
@@ -56,6 +63,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private bool _dtlsStarted;
     private bool _controlling;
     private int _queuedDatagrams;
+    private TimeSpan? _armedAt;
     private int _wakePending;
     private long _remoteMaxMessageSize = DataChannelDescription.DefaultRemoteMaxMessageSize;
     private IceConnectionState _iceState = IceConnectionState.New;
@@ -137,6 +145,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     public event Action<IceConnectionState>? OnIceConnectionStateChange;
 
     public event Action<RtcIceGatheringState>? OnIceGatheringStateChange;
+
+    /// <summary>An exception thrown by an event handler on the driver loop (the connection carries on).</summary>
+    public event Action<Exception>? OnError;
 
     /// <summary>The peer opened a channel (W3C ondatachannel).</summary>
     public event Action<RtcDataChannel>? OnDataChannel;
@@ -435,28 +446,70 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         {
             while (reader.TryRead(out var work))
             {
-                switch (work.Kind)
-                {
-                    case WorkKind.Datagram:
-                        Interlocked.Decrement(ref _queuedDatagrams);
-                        _dtls?.HandleDatagram(work.Data.Span, Now);
-                        PumpDtls();
-                        break;
-                    case WorkKind.Wake:
-                        Volatile.Write(ref _wakePending, 0);
-                        PumpDtls();
-                        break;
-                    case WorkKind.Timer:
-                        _dtls?.HandleTimeout(Now);
-                        PumpDtls();
-                        break;
-                    case WorkKind.Action:
-                        work.Action!();
-                        break;
-                }
+                Guarded(work);
             }
 
-            AfterBatch();
+            Guarded(default, afterBatch: true);
+        }
+    }
+
+    /// <summary>
+    /// Processes one input (or the after-batch step). An exception escaping a user's event handler is reported through
+    /// <see cref="OnError"/> instead of ending the driver, which would leave the connection without a pump.
+    /// </summary>
+#pragma warning disable CA1031 // the driver must survive whatever a user's handler throws
+    private void Guarded(Work work, bool afterBatch = false)
+    {
+        try
+        {
+            if (afterBatch)
+            {
+                AfterBatch();
+            }
+            else
+            {
+                Process(work);
+            }
+        }
+        catch (Exception e)
+        {
+            _armedAt = null;
+            OnError?.Invoke(e);
+        }
+    }
+#pragma warning restore CA1031
+
+    private void Process(Work work)
+    {
+        switch (work.Kind)
+        {
+            case WorkKind.Datagram:
+                Interlocked.Decrement(ref _queuedDatagrams);
+                if (_dtls is null)
+                {
+                    if (_early.Count < MaxEarlyDatagrams && !_closed)
+                    {
+                        _early.Add(work.Data);
+                    }
+
+                    break;
+                }
+
+                _dtls.HandleDatagram(work.Data.Span, Now);
+                PumpDtls();
+                break;
+            case WorkKind.Wake:
+                Volatile.Write(ref _wakePending, 0);
+                PumpDtls();
+                break;
+            case WorkKind.Timer:
+                _armedAt = null;
+                _dtls?.HandleTimeout(Now);
+                PumpDtls();
+                break;
+            case WorkKind.Action:
+                work.Action!();
+                break;
         }
     }
 
@@ -496,6 +549,13 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             next = s;
         }
 
+        // Re-arm only when the deadline moved: at high packet rates most batches leave it unchanged.
+        if (next == _armedAt)
+        {
+            return;
+        }
+
+        _armedAt = next;
         if (next is { } at)
         {
             var due = at - Now;
@@ -516,7 +576,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
 
         while (dtls.PollTransmit() is { } d)
         {
-            _transport?.Send(d.Span);
+            if (_transport?.Send(d.Span) != true && _unsent.Count < MaxEarlyDatagrams)
+            {
+                // Our answer to an early ClientHello, before our own checks found a pair (the offerer learns the
+                // answer after the answerer's checks succeeded): sent as soon as ICE selects a pair.
+                _unsent.Add(d.ToArray());
+            }
         }
 
         while (dtls.PollEvent() is { } e)
@@ -601,9 +666,18 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     wrapper?.SetOpen();
                     break;
                 case DataChannelEventKind.Message:
-                    if (wrapper is null || wrapper.Deliver(e.Message!))
+                    var consumed = true;
+                    try
                     {
-                        manager.Release(e.Message!);
+                        consumed = wrapper is null || wrapper.Deliver(e.Message!);
+                    }
+                    finally
+                    {
+                        // Also when the user's handler threw: its window bytes must come back.
+                        if (consumed)
+                        {
+                            manager.Release(e.Message!);
+                        }
                     }
 
                     break;
@@ -738,6 +812,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 OnIceCandidate?.Invoke(new RtcIceCandidate(null, _localDescription?.Mid ?? "0", 0));
                 break;
             case IceSelectedPairChangedEvent:
+                FlushUnsent();
                 StartDtlsIfReady();
                 break;
             case IceStateChangedEvent s:
@@ -745,6 +820,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 OnIceConnectionStateChange?.Invoke(s.State);
                 if (s.State == IceConnectionState.Connected)
                 {
+                    FlushUnsent();
                     StartDtlsIfReady();
                 }
 
@@ -777,6 +853,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             MaxReceiveMessageSize = _config.MaxMessageSize,
             MaxSendMessageSize = (int)Math.Min(remote.EffectiveMaxMessageSize, int.MaxValue),
         });
+        foreach (var early in _early)
+        {
+            _dtls.HandleDatagram(early.Span, Now);
+        }
+
+        _early.Clear();
         Manager = new DataChannelManager(_sctp, _dtlsRole == Dtls.DtlsRole.Client);
         foreach (var channel in _pending)
         {
@@ -807,6 +889,19 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         _dtlsStarted = true;
         _dtls.Start(Now);
         PumpDtls();
+    }
+
+    private void FlushUnsent()
+    {
+        if (_transport is { SelectedPair: not null } transport)
+        {
+            foreach (var datagram in _unsent)
+            {
+                transport.Send(datagram);
+            }
+
+            _unsent.Clear();
+        }
     }
 
     private void OnDtlsConnected()

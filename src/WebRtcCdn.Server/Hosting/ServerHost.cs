@@ -37,6 +37,9 @@ public static class ServerHost
         builder.Services.AddOrigin(options);
         builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", Microsoft.Extensions.Logging.LogLevel.Information);
+        // This category only logs request start/finish (Information); while it is enabled at any level the host
+        // creates an Activity and a log scope per request, which a WebSocket keeps for its whole life (~1 KB per peer).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", Microsoft.Extensions.Logging.LogLevel.None);
         // Start-up failures are reported by ServerProgram as one line; the host's own stack-trace dump is noise.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", Microsoft.Extensions.Logging.LogLevel.None);
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 
 namespace WebRtcCdn.Server.Signaling;
 
@@ -17,17 +17,24 @@ public enum ReceiveStatus
 /// The I/O half of a text-message WebSocket connection, shared by /signaling and /announce: one receive loop
 /// assembling whole messages under a size cap, and one send loop draining a bounded queue. A client that does
 /// not read fills its queue and is disconnected (<see cref="TrySend"/> returns false), so a slow or malicious
-/// reader can never grow server memory beyond the queue bound.
+/// reader can never grow server memory beyond the queue bound. The queue is a plain <see cref="Queue{T}"/> (its array
+/// grows only as messages wait) under a lock with one reusable waiter for the single send loop: a bounded Channel
+/// costs ~0.5 KB per connection before the first message, which idle peers multiply (bench/RESULTS.md, issue 3).
 /// </summary>
-public sealed class MessageSocket : IDisposable
+public sealed class MessageSocket : IDisposable, IValueTaskSource<bool>
 {
     /// <summary>Receive buffers start small (a join or candidate is a few hundred bytes) and grow up to the cap.</summary>
     private const int InitialReceiveBuffer = 1024;
 
     private readonly WebSocket _socket;
     private readonly int _maxMessageSize;
-    private readonly Channel<ReadOnlyMemory<byte>> _queue;
+    private readonly int _sendQueue;
+    private readonly Lock _lock = new();
+    private readonly Queue<ReadOnlyMemory<byte>> _queue = new();
     private readonly CancellationTokenSource _aborted = new();
+    private ManualResetValueTaskSourceCore<bool> _waiter = new() { RunContinuationsAsynchronously = true };
+    private bool _waiting;
+    private bool _completed;
     private int _closeCode;
     private string? _closeReason;
 
@@ -35,11 +42,7 @@ public sealed class MessageSocket : IDisposable
     {
         _socket = socket;
         _maxMessageSize = maxMessageSize;
-        _queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(sendQueue)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _sendQueue = sendQueue;
     }
 
     /// <summary>Cancelled when the connection is being torn down (closed, aborted, or the client is too slow).</summary>
@@ -51,7 +54,7 @@ public sealed class MessageSocket : IDisposable
     /// <summary>Queues a text message; false (and the connection is closed) when the client is not keeping up.</summary>
     public bool TrySend(ReadOnlyMemory<byte> utf8, int slowConsumerCloseCode)
     {
-        if (_queue.Writer.TryWrite(utf8))
+        if (TryEnqueue(utf8))
         {
             return true;
         }
@@ -74,19 +77,18 @@ public sealed class MessageSocket : IDisposable
         if (Interlocked.CompareExchange(ref _closeCode, code, 0) == 0)
         {
             _closeReason = reason;
-            _queue.Writer.TryComplete();
+            Complete();
         }
     }
 
     /// <summary>Sends queued messages until the queue completes, then the close frame.</summary>
     public async Task RunSendLoopAsync()
     {
-        var reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(_aborted.Token).ConfigureAwait(false))
+            while (await WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var message))
+                while (TryDequeue(out var message))
                 {
                     await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token).ConfigureAwait(false);
                 }
@@ -186,7 +188,7 @@ public sealed class MessageSocket : IDisposable
     /// <summary>Tears the connection down at once (no close handshake).</summary>
     public void Abort()
     {
-        _queue.Writer.TryComplete();
+        Complete();
         try
         {
             _aborted.Cancel();
@@ -197,4 +199,85 @@ public sealed class MessageSocket : IDisposable
 
         _socket.Abort();
     }
+
+    private bool TryEnqueue(ReadOnlyMemory<byte> message)
+    {
+        bool wake;
+        lock (_lock)
+        {
+            if (_completed || _queue.Count >= _sendQueue)
+            {
+                return false;
+            }
+
+            _queue.Enqueue(message);
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _waiter.SetResult(true);
+        }
+
+        return true;
+    }
+
+    private bool TryDequeue(out ReadOnlyMemory<byte> message)
+    {
+        lock (_lock)
+        {
+            return _queue.TryDequeue(out message);
+        }
+    }
+
+    /// <summary>No more messages are accepted; the send loop drains what is queued, then stops.</summary>
+    private void Complete()
+    {
+        bool wake;
+        lock (_lock)
+        {
+            _completed = true;
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _waiter.SetResult(false);
+        }
+    }
+
+    /// <summary>True when a message is queued, false when the queue is completed and empty; the send loop is the only caller.</summary>
+    private ValueTask<bool> WaitToReadAsync()
+    {
+        lock (_lock)
+        {
+            if (_queue.Count > 0)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            if (_completed)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            _waiter.Reset();
+            _waiting = true;
+            return new ValueTask<bool>(this, _waiter.Version);
+        }
+    }
+
+    // The waiter's result only wakes the loop; WaitToReadAsync looks at the queue again.
+    bool IValueTaskSource<bool>.GetResult(short token)
+    {
+        _waiter.GetResult(token);
+        return true;
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _waiter.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _waiter.OnCompleted(continuation, state, token, flags);
 }

@@ -7,17 +7,34 @@ namespace WebRtcCdn.Server.Signaling;
 /// <summary>Serialises server-to-client messages of the native protocol (docs/PROTOCOL.md) to UTF-8 JSON.</summary>
 public static class ServerMessages
 {
+    /// <summary>
+    /// A writer and buffer per thread, reused for every message: a relay then allocates only the byte[] it queues
+    /// (it runs for every relayed message). A nested call on the same thread gets fresh ones.
+    /// </summary>
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? _cached;
+
+    /// <summary>Messages written through the cache are at most this large; a bigger one leaves the cache to be dropped.</summary>
+    private const int MaxCachedBuffer = 16 * 1024;
+
     public static byte[] Write(Action<Utf8JsonWriter> body)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        var cached = _cached ?? (new ArrayBufferWriter<byte>(256), new Utf8JsonWriter(Stream.Null));
+        _cached = null;
+        var (buffer, writer) = cached;
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        body(writer);
+        writer.WriteEndObject();
+        writer.Flush();
+        var result = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity <= MaxCachedBuffer)
         {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
+            _cached = cached;
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return result;
     }
 
     public static byte[] Error(string code, string message, long? id, string? refType = null) => Write(w =>

@@ -95,7 +95,10 @@ public static class SignalingEndpoints
 
     private static async Task HandleAsync(HttpContext context)
     {
-        var version = context.Request.Query["v"].ToString();
+        // Parsed here rather than through Request.Query, which caches the parsed collection on the HttpContext
+        // for as long as the WebSocket lives.
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(context.Request.QueryString.Value);
+        var version = query.TryGetValue("v", out var v) ? v.ToString() : string.Empty;
         if (version.Length > 0 && version != "1")
         {
             await Refuse(context, StatusCodes.Status400BadRequest, $"unsupported protocol version '{version}'; this server speaks v={SignalingProtocol.Version}").ConfigureAwait(false);
@@ -112,7 +115,7 @@ public static class SignalingEndpoints
         try
         {
             var hub = context.RequestServices.GetRequiredService<SignalingHub>();
-            var resumed = hub.ResumeTokens.Validate(context.Request.Query["resume"].ToString());
+            var resumed = hub.ResumeTokens.Validate(query.TryGetValue("resume", out var resume) ? resume.ToString() : string.Empty);
             var limits = context.RequestServices.GetRequiredService<WebRtcCdnOptions>().Signaling.Limits;
             using var ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero }).ConfigureAwait(false);
             using var socket = new MessageSocket(ws, limits.MaxMessageSize, limits.SendQueue);

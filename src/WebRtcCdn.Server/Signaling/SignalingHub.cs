@@ -320,7 +320,14 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
     private async Task RelayAsync(SignalingSession session, ClientMessage m)
     {
-        var type = m.Type.ToString().ToLowerInvariant();
+        // Interned names: this runs for every relayed message.
+        var type = m.Type switch
+        {
+            ClientMessageType.Offer => "offer",
+            ClientMessageType.Answer => "answer",
+            ClientMessageType.Candidate => "candidate",
+            _ => m.Type.ToString().ToLowerInvariant(),
+        };
         if (m.From is not null && m.From != session.PeerId)
         {
             _metrics.Rejected(Endpoint, SignalingErrorCodes.SpoofedFrom);

@@ -140,4 +140,32 @@ public sealed class RtcPeerConnectionLoopbackTests
         await Assert.ThrowsAsync<ArgumentException>(() => pc.SetLocalDescriptionAsync(offer));
         Assert.Throws<ArgumentException>(() => pc.CreateDataChannel("x", new RtcDataChannelInit { MaxRetransmits = 1, MaxPacketLifeTime = TimeSpan.FromSeconds(1) }));
     }
+
+    [Fact]
+    public async Task A_throwing_message_handler_is_reported_and_the_connection_carries_on()
+    {
+        await using var a = new RtcPeerConnection(PeerPair.Loopback());
+        await using var b = new RtcPeerConnection(PeerPair.Loopback());
+        var channel = a.CreateDataChannel("x");
+        var remote = PeerPair.NextDataChannelAsync(b);
+        var errors = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.OnError += e => errors.TrySetResult(e);
+        await PeerPair.ConnectAsync(a, b);
+        await PeerPair.OpenedAsync(channel).WaitAsync(Guard);
+        var theirs = await remote.WaitAsync(Guard);
+        var second = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        theirs.OnMessage += m =>
+        {
+            if (m.Text == "first")
+            {
+                throw new InvalidOperationException("handler bug");
+            }
+
+            second.TrySetResult(m.Text);
+        };
+        channel.Send("first");
+        Assert.Equal("handler bug", (await errors.Task.WaitAsync(Guard)).Message);
+        channel.Send("second");
+        Assert.Equal("second", await second.Task.WaitAsync(Guard));
+    }
 }

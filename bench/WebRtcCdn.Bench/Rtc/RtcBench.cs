@@ -1,0 +1,335 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Playwright;
+using WebRtcCdn.Rtc.Net;
+using WebRtcCdn.Rtc.PeerConnection;
+using WebRtcCdn.Testing;
+
+namespace WebRtcCdn.Bench.Rtc;
+
+/// <summary>
+/// RtcPeerConnection end to end over loopback UDP: handshake time (CreateOffer to both connected) and handshakes/s
+/// a lite server on one shared port sustains; data-channel throughput C#&lt;-&gt;C# and C#&lt;-&gt;Chromium
+/// (64 MiB each way at once in 16/64/256 KiB messages), CPU seconds per MB, setup time and ping RTT.
+/// Usage: rtc [handshakes|throughput|chromium|all] (default all).
+/// </summary>
+public sealed class RtcBench : IBenchSuite
+{
+    private const long Total = 64L * 1024 * 1024;
+
+    /// <summary>32 MiB to and from Chromium: the page holds what it sends in one buffer (64 MiB pages crashed headless Chromium here).</summary>
+    private const long ChromiumTotal = 32L * 1024 * 1024;
+    private static readonly int[] MessageSizes = [16 * 1024, 64 * 1024, 256 * 1024];
+
+    public string Name => "rtc";
+
+    public string Description => "RtcPeerConnection: handshake ms and handshakes/s; data-channel MB/s, CPU s/MB, setup, RTT vs C# and Chromium";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        var what = args.Length > 0 ? args[0] : "all";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average: {File.ReadAllText("/proc/loadavg").Trim()}, {Environment.ProcessorCount} cores"));
+        if (what is "all" or "handshakes")
+        {
+            await HandshakesAsync().ConfigureAwait(false);
+            await ServerHandshakesAsync().ConfigureAwait(false);
+        }
+
+        if (what is "all" or "throughput")
+        {
+            foreach (var size in MessageSizes)
+            {
+                await CsharpThroughputAsync(size).ConfigureAwait(false);
+            }
+        }
+
+        if (what is "all" or "chromium")
+        {
+            foreach (var size in MessageSizes)
+            {
+                await ChromiumThroughputAsync(size).ConfigureAwait(false);
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average after: {File.ReadAllText("/proc/loadavg").Trim()}"));
+        return 0;
+    }
+
+    private static RtcConfiguration Config(bool lite = false, UdpMux? mux = null) => new()
+    {
+        BindAddress = IPAddress.Loopback,
+        IceLite = lite,
+        UdpMux = mux,
+        // Loopback between our own peers: no reason for the RFC's 50 ms pacing (the ice suite measures both).
+        IceCheckInterval = TimeSpan.FromMilliseconds(5),
+    };
+
+    private static async Task ConnectAsync(RtcPeerConnection offerer, RtcPeerConnection answerer)
+    {
+        await offerer.SetLocalDescriptionAsync(await offerer.CreateOfferAsync().ConfigureAwait(false)).ConfigureAwait(false);
+        await answerer.SetRemoteDescriptionAsync(offerer.LocalDescription!).ConfigureAwait(false);
+        await answerer.SetLocalDescriptionAsync(await answerer.CreateAnswerAsync().ConfigureAwait(false)).ConfigureAwait(false);
+        await offerer.SetRemoteDescriptionAsync(answerer.LocalDescription!).ConfigureAwait(false);
+        await Task.WhenAll(offerer.WaitConnectedAsync(), answerer.WaitConnectedAsync()).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+    }
+
+    private static async Task HandshakesAsync()
+    {
+        foreach (var lite in new[] { false, true })
+        {
+            var times = new List<double>();
+            var cpu = TimeSpan.Zero;
+            for (var i = 0; i < 60; i++)
+            {
+                await using var a = new RtcPeerConnection(Config());
+                await using var b = new RtcPeerConnection(Config(lite));
+                var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                var sw = Stopwatch.StartNew();
+                await ConnectAsync(a, b).ConfigureAwait(false);
+                sw.Stop();
+                if (i >= 10)
+                {
+                    // The first ones warm up the JIT and BouncyCastle.
+                    times.Add(sw.Elapsed.TotalMilliseconds);
+                    cpu += Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+                }
+            }
+
+            times.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"handshake C#<->C# ({(lite ? "full offerer, lite answerer" : "full <-> full")}), CreateOffer -> both connected (ICE + DTLS): median {times[times.Count / 2]:0.00} ms, p90 {times[times.Count * 9 / 10]:0.00} ms, CPU {cpu.TotalMilliseconds / times.Count:0.0} ms per handshake (both ends)"));
+        }
+
+        // Setup to an open channel and ping RTT.
+        var setups = new List<double>();
+        var rtts = new List<double>();
+        for (var i = 0; i < 30; i++)
+        {
+            await using var a = new RtcPeerConnection(Config());
+            await using var b = new RtcPeerConnection(Config());
+            var sw = Stopwatch.StartNew();
+            var channel = a.CreateDataChannel("ping");
+            var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            channel.OnOpen += () => opened.TrySetResult();
+            var remote = new TaskCompletionSource<RtcDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+            b.OnDataChannel += c => remote.TrySetResult(c);
+            await ConnectAsync(a, b).ConfigureAwait(false);
+            await opened.Task.ConfigureAwait(false);
+            setups.Add(sw.Elapsed.TotalMilliseconds);
+            var echo = await remote.Task.ConfigureAwait(false);
+            echo.OnMessage += m => echo.Send(m.Data);
+            var pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            channel.OnMessage += _ => pong.TrySetResult();
+            for (var p = 0; p < 10; p++)
+            {
+                pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var t = Stopwatch.StartNew();
+                channel.Send(new byte[32]);
+                await pong.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                rtts.Add(t.Elapsed.TotalMilliseconds);
+            }
+        }
+
+        setups.Sort();
+        rtts.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"setup C#<->C#, CreateDataChannel + CreateOffer -> channel open: median {setups[setups.Count / 2]:0.00} ms, p90 {setups[setups.Count * 9 / 10]:0.00} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ping RTT C#<->C# (32-byte message echoed): median {rtts[rtts.Count / 2] * 1000:0} us, p90 {rtts[rtts.Count * 9 / 10] * 1000:0} us"));
+    }
+
+    /// <summary>A lite "server" on one shared UDP port accepting many concurrent full clients.</summary>
+    private static async Task ServerHandshakesAsync()
+    {
+        const int Total = 200;
+        const int Concurrency = 8;
+        await using var mux = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var next = 0;
+        var workers = Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) <= Total)
+            {
+                await using var client = new RtcPeerConnection(Config());
+                await using var server = new RtcPeerConnection(Config(lite: true, mux));
+                await ConnectAsync(client, server).ConfigureAwait(false);
+            }
+        }).ToList();
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        sw.Stop();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"server handshakes: {Total} full clients -> lite server on one port, {Concurrency} at a time: {Total / sw.Elapsed.TotalSeconds:0} handshakes/s, CPU {cpu.TotalMilliseconds / Total:0.0} ms per handshake for BOTH ends (clients run in the same process)"));
+    }
+
+    private static async Task<(double Seconds, byte[] Hash)> SendAsync(RtcDataChannel channel, int size, int seed, long total = Total)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[size];
+        new Random(seed).NextBytes(buffer);
+        var sw = Stopwatch.StartNew();
+        for (long sent = 0; sent < total; sent += size)
+        {
+            buffer[0] = (byte)(sent / size);
+            hash.AppendData(buffer);
+            await channel.SendAsync(buffer).ConfigureAwait(false);
+        }
+
+        return (sw.Elapsed.TotalSeconds, hash.GetHashAndReset());
+    }
+
+    private static Task<(TimeSpan Elapsed, byte[] Hash)> ReceiveAsync(RtcDataChannel channel, long total = Total)
+    {
+        var tcs = new TaskCompletionSource<(TimeSpan, byte[])>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long received = 0;
+        Stopwatch? sw = null;
+        channel.OnMessage += m =>
+        {
+            // Timed from the first message: the sender's preparation (Chromium generates its data first) is not transfer.
+            sw ??= Stopwatch.StartNew();
+            hash.AppendData(m.Data);
+            received += m.Data.Length;
+            if (received >= total)
+            {
+                tcs.TrySetResult((sw.Elapsed, hash.GetHashAndReset()));
+                hash.Dispose();
+            }
+        };
+        return tcs.Task;
+    }
+
+    private static async Task CsharpThroughputAsync(int size)
+    {
+        await using var a = new RtcPeerConnection(Config());
+        await using var b = new RtcPeerConnection(Config());
+        var channel = a.CreateDataChannel("bulk");
+        var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        channel.OnOpen += () => opened.TrySetResult();
+        var remote = new TaskCompletionSource<RtcDataChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.OnDataChannel += c => remote.TrySetResult(c);
+        await ConnectAsync(a, b).ConfigureAwait(false);
+        await opened.Task.ConfigureAwait(false);
+        var theirs = await remote.Task.ConfigureAwait(false);
+
+        var toB = ReceiveAsync(theirs);
+        var toA = ReceiveAsync(channel);
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var sendAb = SendAsync(channel, size, 1);
+        var sendBa = SendAsync(theirs, size, 2);
+        var (ab, ba) = (await toB.ConfigureAwait(false), await toA.ConfigureAwait(false));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        var ok = (await sendAb.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ab.Hash) && (await sendBa.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ba.Hash);
+        const double Mb = Total / 1e6;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"C#<->C# {size / 1024} KiB messages, 64 MiB each way at once: A->B {Mb / ab.Elapsed.TotalSeconds:0.0} MB/s, B->A {Mb / ba.Elapsed.TotalSeconds:0.0} MB/s, CPU {cpu.TotalSeconds / (2 * Mb) * 1000:0.00} ms/MB (both peers in this one process, per MB moved), wall {sw.Elapsed.TotalSeconds:0.00} s, sha256 {(ok ? "ok" : "MISMATCH")}"));
+    }
+
+    private static TimeSpan ChildrenCpu()
+    {
+        // Chromium's processes are our descendants (Playwright's driver launches it): sum their utime + stime.
+        var self = Environment.ProcessId;
+        var parents = new Dictionary<int, int>();
+        var ticks = new Dictionary<int, long>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                ticks[pid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        long total = 0;
+        foreach (var pid in parents.Keys)
+        {
+            for (var p = pid; p > 1 && parents.TryGetValue(p, out var parent); p = parent)
+            {
+                if (parent == self)
+                {
+                    total += ticks[pid];
+                    break;
+                }
+            }
+        }
+
+        return TimeSpan.FromSeconds(total / 100.0); // USER_HZ is 100 on Linux
+    }
+
+    private static async Task ChromiumThroughputAsync(int size)
+    {
+        await using var server = await TestServer.StartAsync(configureApp: TestPages.Map).ConfigureAwait(false);
+        await using var browser = await Chromium.OpenAsync(new Uri(server.BaseUri, "/test/rtc-peer.html")).ConfigureAwait(false);
+        var page = browser.Page;
+        await page.EvaluateAsync("() => makePc()").ConfigureAwait(false);
+        await using var pc = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback });
+        var sw = Stopwatch.StartNew();
+        var channel = pc.CreateDataChannel("data");
+        var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        channel.OnOpen += () => opened.TrySetResult();
+        await pc.SetLocalDescriptionAsync(await pc.CreateOfferAsync().ConfigureAwait(false)).ConfigureAwait(false);
+        var answer = await page.EvaluateAsync<string>(
+            "async (sdp) => { await pc.setRemoteDescription({ type: 'offer', sdp }); await pc.setLocalDescription(await pc.createAnswer()); return pc.localDescription.sdp; }",
+            pc.LocalDescription!.Sdp).ConfigureAwait(false);
+        await pc.SetRemoteDescriptionAsync(new RtcSessionDescription(RtcSdpType.Answer, answer)).ConfigureAwait(false);
+        await opened.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        await page.EvaluateAsync("() => opened('data')").ConfigureAwait(false);
+        var setup = sw.Elapsed;
+
+        var rtts = new List<double>();
+        await page.EvaluateAsync("() => { chans['data'].ch.onmessage = (e) => chans['data'].ch.send(e.data); }").ConfigureAwait(false);
+        for (var p = 0; p < 20; p++)
+        {
+            var pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            void Handler(RtcMessage m) => pong.TrySetResult();
+            channel.OnMessage += Handler;
+            var t = Stopwatch.StartNew();
+            channel.Send(new byte[32]);
+            await pong.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            rtts.Add(t.Elapsed.TotalMilliseconds);
+            channel.OnMessage -= Handler;
+        }
+
+        rtts.Sort();
+
+        // Each way alone, then report; Chromium's generator runs before its clock starts (sendPattern builds the data first).
+        var ours0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var chrome0 = ChildrenCpu();
+        var outStart = sw.Elapsed;
+        // The page only counts here (byte-exactness against Chromium is the tests' job: RtcChromiumTests).
+        var toPage = page.EvaluateAsync<long>($"() => new Promise((resolve) => {{ let n = 0; chans['data'].ch.onmessage = (e) => {{ n += e.data.byteLength; if (n >= {ChromiumTotal}) resolve(n); }}; }})");
+        var (sendSeconds, sentHash) = await SendAsync(channel, size, 3, ChromiumTotal).ConfigureAwait(false);
+        var pageBytes = await toPage.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+        var outSeconds = (sw.Elapsed - outStart).TotalSeconds;
+        var oursOut = Process.GetCurrentProcess().TotalProcessorTime - ours0;
+        var chromeOut = ChildrenCpu() - chrome0;
+        _ = sendSeconds;
+
+        var receive = ReceiveAsync(channel, ChromiumTotal);
+        var ours1 = Process.GetCurrentProcess().TotalProcessorTime;
+        var chrome1 = ChildrenCpu();
+        var fromPage = page.EvaluateAsync<string>($"() => sendPattern('data', {ChromiumTotal}, {size}, 9)");
+        var (elapsedIn, gotHash) = await receive.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+        var oursIn = Process.GetCurrentProcess().TotalProcessorTime - ours1;
+        var chromeIn = ChildrenCpu() - chrome1;
+        var ok = pageBytes == ChromiumTotal && Convert.ToHexStringLower(gotHash) == await fromPage.ConfigureAwait(false);
+        _ = sentHash;
+        const double Mb = ChromiumTotal / 1e6;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"C#<->Chromium {size / 1024} KiB messages: setup (offer -> channel open both sides) {setup.TotalMilliseconds:0} ms, ping RTT median {rtts[rtts.Count / 2] * 1000:0} us; "
+            + $"C#->Chromium (32 MiB) {Mb / outSeconds:0.0} MB/s (CPU ours {oursOut.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeOut.TotalSeconds / Mb * 1000:0.00} ms/MB); "
+            + $"Chromium->C# (32 MiB) {Mb / elapsedIn.TotalSeconds:0.0} MB/s (CPU ours {oursIn.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeIn.TotalSeconds / Mb * 1000:0.00} ms/MB); sha256 {(ok ? "ok" : "MISMATCH")}"));
+    }
+}

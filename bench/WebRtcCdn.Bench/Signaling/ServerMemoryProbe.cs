@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Globalization;
+
+#pragma warning disable CA1050 // A startup hook must be a type named StartupHook outside any namespace.
+
+/// <summary>
+/// Loaded into the signaling bench's server child process with DOTNET_STARTUP_HOOKS (the server itself is not
+/// changed): reads commands from stdin and answers on stdout with what the process holds, so the bench can break
+/// server memory down without external tools. "mem" prints the GC's view before and after a full, compacting,
+/// decommitting collection, the thread counts and RSS.
+/// </summary>
+internal static class StartupHook
+{
+    public static void Initialize()
+    {
+        var thread = new Thread(Loop) { IsBackground = true, Name = "bench memory probe" };
+        thread.Start();
+    }
+
+    private static void Loop()
+    {
+        while (Console.In.ReadLine() is { } line)
+        {
+            if (line == "mem")
+            {
+                Console.Out.WriteLine("MEMPROBE " + Report());
+                Console.Out.Flush();
+            }
+        }
+    }
+
+    private static string Report()
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        var rss = Rss();
+        var heapBefore = info.HeapSizeBytes;
+        var committedBefore = info.TotalCommittedBytes;
+        var fragmentedBefore = info.FragmentedBytes;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        var after = GC.GetGCMemoryInfo(GCKind.Any);
+        var live = GC.GetTotalMemory(false);
+        using var self = Process.GetCurrentProcess();
+        return string.Join(' ', new[]
+        {
+            $"rss={rss}",
+            $"heap={heapBefore}",
+            $"committed={committedBefore}",
+            $"fragmented={fragmentedBefore}",
+            $"live={live}",
+            $"heap_after={after.HeapSizeBytes}",
+            $"committed_after={after.TotalCommittedBytes}",
+            $"rss_after={Rss()}",
+            $"threads={self.Threads.Count}",
+            $"pool_threads={ThreadPool.ThreadCount}",
+            $"gc_server={System.Runtime.GCSettings.IsServerGC}",
+            $"gc_mode={System.Runtime.GCSettings.LatencyMode}",
+            $"gen0_count={GC.CollectionCount(0)}",
+            $"gen2_count={GC.CollectionCount(2)}",
+        }.Select(s => s.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    private static long Rss()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return 0;
+    }
+}
