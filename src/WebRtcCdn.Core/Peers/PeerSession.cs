@@ -82,10 +82,12 @@ public sealed class PeerSession : IAsyncDisposable
     {
         var command = new RequestCommand(chunkIndex);
         await _inputs.Writer.WriteAsync(command, cancellationToken).ConfigureAwait(false);
-        var id = await command.Id.Task.ConfigureAwait(false);
+        // Both waits observe the caller's token: if the session's loop has already ended (the peer died), nothing
+        // would ever complete these commands, and a download must still be cancellable.
+        var id = await command.Id.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         using (cancellationToken.Register(() => _inputs.Writer.TryWrite(new CancelCommand(id))))
         {
-            return await command.Result.Task.ConfigureAwait(false);
+            return await command.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
