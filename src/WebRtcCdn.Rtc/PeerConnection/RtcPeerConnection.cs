@@ -104,25 +104,10 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             }
 
             var candidates = _transport?.LocalCandidates.Select(c => c.ToString()).ToList() ?? [];
-            var withCandidates = new DataChannelDescription
+            var withCandidates = d with
             {
-                SessionId = d.SessionId,
-                SessionVersion = d.SessionVersion,
-                IceUfrag = d.IceUfrag,
-                IcePwd = d.IcePwd,
-                IceLite = d.IceLite,
-                IceOptions = d.IceOptions,
-                Fingerprints = d.Fingerprints,
-                Setup = d.Setup,
-                Mid = d.Mid,
-                BundleGroup = d.BundleGroup,
-                SctpPort = d.SctpPort,
-                MaxMessageSize = d.MaxMessageSize,
                 Candidates = candidates,
                 EndOfCandidates = _gatheringState == RtcIceGatheringState.Complete,
-                IsLegacySctp = d.IsLegacySctp,
-                OtherMedia = d.OtherMedia,
-                DataChannelIndex = d.DataChannelIndex,
             };
             return new RtcSessionDescription(_signalingState == RtcSignalingState.HaveLocalOffer || (_signalingState == RtcSignalingState.Stable && IsOfferer) ? RtcSdpType.Offer : RtcSdpType.Answer, withCandidates.ToSdp());
         }
@@ -1069,24 +1054,5 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         }
     }
 
-    private DataChannelDescription WithMaxMessageSize(DataChannelDescription d) => new()
-    {
-        SessionId = d.SessionId,
-        SessionVersion = d.SessionVersion,
-        IceUfrag = d.IceUfrag,
-        IcePwd = d.IcePwd,
-        IceLite = d.IceLite,
-        IceOptions = d.IceOptions,
-        Fingerprints = d.Fingerprints,
-        Setup = d.Setup,
-        Mid = d.Mid,
-        BundleGroup = d.BundleGroup,
-        SctpPort = d.SctpPort,
-        MaxMessageSize = _config.MaxMessageSize,
-        Candidates = d.Candidates,
-        EndOfCandidates = d.EndOfCandidates,
-        IsLegacySctp = d.IsLegacySctp,
-        OtherMedia = d.OtherMedia,
-        DataChannelIndex = d.DataChannelIndex,
-    };
+    private DataChannelDescription WithMaxMessageSize(DataChannelDescription d) => d with { MaxMessageSize = _config.MaxMessageSize };
 }

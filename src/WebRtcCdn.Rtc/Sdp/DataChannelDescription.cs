@@ -13,7 +13,7 @@ public sealed record OtherMedia(string Media, string Protocol, IReadOnlyList<str
 /// <see cref="Parse"/> reads what Chrome, Firefox, pion, libwebrtc and libdatachannel produce and rejects, naming the
 /// line, what we cannot use; <see cref="ToSdp"/> writes Chrome's form.
 /// </summary>
-public sealed class DataChannelDescription
+public sealed record DataChannelDescription
 {
     /// <summary>RFC 8841 sec. 5 has no default, but every stack uses 5000 and JSEP (RFC 8829 sec. 5.2.1) mandates it.</summary>
     public const int DefaultSctpPort = 5000;
