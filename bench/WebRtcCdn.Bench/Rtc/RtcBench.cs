@@ -215,16 +215,25 @@ public sealed class RtcBench : IBenchSuite
 
         var toB = ReceiveAsync(theirs);
         var toA = ReceiveAsync(channel);
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var proc0 = Process.GetCurrentProcess();
+        var cpu0 = proc0.TotalProcessorTime;
+        var sys0 = proc0.PrivilegedProcessorTime;
+        var alloc0 = GC.GetTotalAllocatedBytes(precise: false);
+        var gen0 = GC.CollectionCount(0);
+        var gen2 = GC.CollectionCount(2);
         var sw = Stopwatch.StartNew();
         var sendAb = SendAsync(channel, size, 1);
         var sendBa = SendAsync(theirs, size, 2);
         var (ab, ba) = (await toB.ConfigureAwait(false), await toA.ConfigureAwait(false));
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        var proc1 = Process.GetCurrentProcess();
+        var cpu = proc1.TotalProcessorTime - cpu0;
+        var sys = proc1.PrivilegedProcessorTime - sys0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - alloc0;
         var ok = (await sendAb.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ab.Hash) && (await sendBa.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ba.Hash);
         const double Mb = Total / 1e6;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"C#<->C# {size / 1024} KiB messages, 64 MiB each way at once: A->B {Mb / ab.Elapsed.TotalSeconds:0.0} MB/s, B->A {Mb / ba.Elapsed.TotalSeconds:0.0} MB/s, CPU {cpu.TotalSeconds / (2 * Mb) * 1000:0.00} ms/MB (both peers in this one process, per MB moved), wall {sw.Elapsed.TotalSeconds:0.00} s, sha256 {(ok ? "ok" : "MISMATCH")}"));
+            $"C#<->C# {size / 1024} KiB messages, 64 MiB each way at once: A->B {Mb / ab.Elapsed.TotalSeconds:0.0} MB/s, B->A {Mb / ba.Elapsed.TotalSeconds:0.0} MB/s, CPU {cpu.TotalSeconds / (2 * Mb) * 1000:0.00} ms/MB (both peers in this one process, per MB moved), wall {sw.Elapsed.TotalSeconds:0.00} s, sha256 {(ok ? "ok" : "MISMATCH")}; "
+            + $"kernel {sys.TotalSeconds / cpu.TotalSeconds * 100:0}% of the CPU, allocated {allocated / (2.0 * Total):0.00} B per byte moved, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}"));
     }
 
     private static TimeSpan ChildrenCpu()

@@ -18,6 +18,13 @@ public sealed class UdpMuxOptions
     /// <summary>Bound on remote-address routes (learned only from our own sends, so attackers cannot fill it cheaply).</summary>
     public int MaxRoutes { get; init; } = 100_000;
 
+    /// <summary>
+    /// Use the Linux UDP offloads (segmented sends, coalesced receives, drained non-blocking receives: see
+    /// <see cref="LinuxUdp"/>) when the kernel has them. Off: one SendTo / ReceiveFrom per datagram, as on other
+    /// systems (the tests run both paths).
+    /// </summary>
+    public bool UseOffloads { get; init; } = true;
+
     /// <summary>Bound on outstanding STUN transactions routed back by id (cleared wholesale beyond it; retransmissions re-register).</summary>
     public int MaxTransactions { get; init; } = 65_536;
 }
