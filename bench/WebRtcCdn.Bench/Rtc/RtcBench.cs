@@ -39,7 +39,9 @@ public sealed class RtcBench : IBenchSuite
 
         if (what is "all" or "throughput")
         {
-            foreach (var size in MessageSizes)
+            // "rtc throughput 16" runs one message size (KiB) alone, e.g. for a profiler.
+            var sizes = args.Length > 1 ? [int.Parse(args[1], CultureInfo.InvariantCulture) * 1024] : MessageSizes;
+            foreach (var size in sizes)
             {
                 await CsharpThroughputAsync(size).ConfigureAwait(false);
             }
@@ -222,8 +224,11 @@ public sealed class RtcBench : IBenchSuite
 
     private static async Task CsharpThroughputAsync(int size)
     {
-        await using var a = new RtcPeerConnection(Config());
-        await using var b = new RtcPeerConnection(Config());
+        // Own sockets handed in, so the bench can read their system-call counters.
+        await using var muxA = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var muxB = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var a = new RtcPeerConnection(Config(mux: muxA));
+        await using var b = new RtcPeerConnection(Config(mux: muxB));
         var channel = a.CreateDataChannel("bulk");
         var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         channel.OnOpen += () => opened.TrySetResult();
@@ -249,6 +254,7 @@ public sealed class RtcBench : IBenchSuite
         var alloc0 = GC.GetTotalAllocatedBytes(precise: false);
         var gen0 = GC.CollectionCount(0);
         var gen2 = GC.CollectionCount(2);
+        var (sent0, sendCalls0, received0, receiveCalls0) = (muxA.SentDatagrams + muxB.SentDatagrams, muxA.SendCalls + muxB.SendCalls, muxA.ReceivedDatagrams + muxB.ReceivedDatagrams, muxA.ReceiveCalls + muxB.ReceiveCalls);
         var sw = Stopwatch.StartNew();
         var sendAb = SendAsync(channel, size, 1);
         var sendBa = SendAsync(theirs, size, 2);
@@ -257,12 +263,17 @@ public sealed class RtcBench : IBenchSuite
         var cpu = proc1.TotalProcessorTime - cpu0;
         var sys = proc1.PrivilegedProcessorTime - sys0;
         var allocated = GC.GetTotalAllocatedBytes(precise: false) - alloc0;
+        var sent = muxA.SentDatagrams + muxB.SentDatagrams - sent0;
+        var sendCalls = muxA.SendCalls + muxB.SendCalls - sendCalls0;
+        var received = muxA.ReceivedDatagrams + muxB.ReceivedDatagrams - received0;
+        var receiveCalls = muxA.ReceiveCalls + muxB.ReceiveCalls - receiveCalls0;
         var ok = (await sendAb.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ab.Hash) && (await sendBa.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ba.Hash);
         const double Mb = Total / 1e6;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"C#<->C# {size / 1024} KiB messages, 64 MiB each way at once: A->B {Mb / ab.Elapsed.TotalSeconds:0.0} MB/s, B->A {Mb / ba.Elapsed.TotalSeconds:0.0} MB/s, CPU {cpu.TotalSeconds / (2 * Mb) * 1000:0.00} ms/MB (both peers in this one process, per MB moved), wall {sw.Elapsed.TotalSeconds:0.00} s, sha256 {(ok ? "ok" : "MISMATCH")}; "
             + $"kernel {sys.TotalSeconds / cpu.TotalSeconds * 100:0}% of the CPU, allocated {allocated / (2.0 * Total):0.00} B per byte moved, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}; "
-            + $"of the CPU/MB, the bench's own SHA-256 checking is ~{hashCost:0.00} ms/MB"));
+            + $"of the CPU/MB, the bench's own SHA-256 checking is ~{hashCost:0.00} ms/MB; "
+            + $"datagrams per send call {(double)sent / Math.Max(1, sendCalls):0.0}, per receive call {(double)received / Math.Max(1, receiveCalls):0.0} (segmentation offload {(muxA.SegmentationOffload ? "on" : "off")}, receive coalescing {(muxA.ReceiveCoalescing ? "on" : "off")}, SO_RCVBUF {muxA.ReceiveBufferSize / 1024} KiB, SO_SNDBUF {muxA.SendBufferSize / 1024} KiB granted)"));
     }
 
     private static TimeSpan ChildrenCpu()

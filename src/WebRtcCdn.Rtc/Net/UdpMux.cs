@@ -40,6 +40,9 @@ public sealed class UdpMux : IAsyncDisposable
     private IPEndPoint? _fallbackAddressFor;
     private long _received;
     private long _dropped;
+    private long _sent;
+    private long _sendCalls;
+    private long _receiveCalls;
 
     /// <summary>Distinct remote addresses whose <see cref="IPEndPoint"/> the receive loop keeps to avoid one allocation
     /// per datagram; cleared when full (a flood of spoofed sources costs a re-allocation, not memory).</summary>
@@ -79,6 +82,15 @@ public sealed class UdpMux : IAsyncDisposable
     public int SendBufferSize => _socket.SendBufferSize;
 
     public long ReceivedDatagrams => Interlocked.Read(ref _received);
+
+    /// <summary>Datagrams sent (bulk and single).</summary>
+    public long SentDatagrams => Interlocked.Read(ref _sent);
+
+    /// <summary>Send system calls made: <see cref="SentDatagrams"/> / this is the batching the offload achieved.</summary>
+    public long SendCalls => Interlocked.Read(ref _sendCalls);
+
+    /// <summary>Receive system calls that returned data (each one datagram, or several coalesced).</summary>
+    public long ReceiveCalls => Interlocked.Read(ref _receiveCalls);
 
     /// <summary>Datagrams no connection claimed (unknown ufrag, unknown sender) or that were malformed.</summary>
     public long DroppedDatagrams => Interlocked.Read(ref _dropped);
@@ -237,6 +249,8 @@ public sealed class UdpMux : IAsyncDisposable
         try
         {
             var error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), _sendAddress.AsSpan(0, _sendAddressLength));
+            Interlocked.Increment(ref _sendCalls);
+            Interlocked.Add(ref _sent, count);
             if (error == LinuxUdp.EAgain && _socket.Poll(10_000, SelectMode.SelectWrite))
             {
                 // A full send buffer (the kernel queue toward a real NIC): wait briefly once, as a blocking send would.
@@ -268,6 +282,8 @@ public sealed class UdpMux : IAsyncDisposable
                 _fallbackAddressFor = remote;
             }
 
+            Interlocked.Increment(ref _sendCalls);
+            Interlocked.Increment(ref _sent);
             _socket.SendTo(datagram, SocketFlags.None, _fallbackAddress!);
         }
         catch (SocketException)
@@ -341,6 +357,7 @@ public sealed class UdpMux : IAsyncDisposable
                 continue;
             }
 
+            Interlocked.Increment(ref _receiveCalls);
             Dispatch(buffer.AsSpan(0, result.ReceivedBytes), (IPEndPoint)result.RemoteEndPoint);
             EndBatch();
         }
@@ -398,6 +415,7 @@ public sealed class UdpMux : IAsyncDisposable
                 continue; // an error reported on the socket (ICMP): the next call reads on
             }
 
+            Interlocked.Increment(ref _receiveCalls);
             if (CachedEndPoint(address) is not { } remote)
             {
                 Interlocked.Increment(ref _dropped);
