@@ -28,16 +28,25 @@ public sealed class UdpMux : IAsyncDisposable
     private readonly ConcurrentDictionary<StunTransactionId, IUdpMuxReceiver> _byTransaction = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private readonly Lock _sendLock = new();
-    private readonly byte[] _sendAddress = new byte[LinuxUdp.SockAddrSize];
     private readonly List<IUdpMuxReceiver> _touched = [];
     private readonly Dictionary<SockAddrKey, IPEndPoint> _endPoints = [];
     private readonly bool _nativeReceive;
     private volatile bool _segmentation;
-    private IPEndPoint? _sendAddressFor;
-    private int _sendAddressLength;
-    private SocketAddress? _fallbackAddress;
-    private IPEndPoint? _fallbackAddressFor;
+
+    // The last destination's encoded address, per sending thread: sends need no lock (a shared server socket is
+    // written by many connections' drivers at once) and a burst to one peer encodes its address once.
+    [ThreadStatic]
+    private static byte[]? t_sendAddress;
+    [ThreadStatic]
+    private static IPEndPoint? t_sendAddressFor;
+    [ThreadStatic]
+    private static AddressFamily t_sendAddressFamily;
+    [ThreadStatic]
+    private static int t_sendAddressLength;
+    [ThreadStatic]
+    private static SocketAddress? t_fallbackAddress;
+    [ThreadStatic]
+    private static IPEndPoint? t_fallbackAddressFor;
     private long _received;
     private long _dropped;
     private long _sent;
@@ -172,10 +181,7 @@ public sealed class UdpMux : IAsyncDisposable
             _byTransaction[StunTransactionId.Read(datagram[8..])] = sender;
         }
 
-        lock (_sendLock)
-        {
-            SendOne(datagram, remote);
-        }
+        SendOne(datagram, remote);
     }
 
     /// <summary>
@@ -191,24 +197,21 @@ public sealed class UdpMux : IAsyncDisposable
         }
 
         LearnRoute(remote, sender);
-        lock (_sendLock)
+        var i = 0;
+        while (i < batch.Count)
         {
-            var i = 0;
-            while (i < batch.Count)
+            var run = _segmentation ? SegmentRun(batch, i) : 1;
+            if (run > 1 && !SendSegmented(batch, i, run, remote))
             {
-                var run = _segmentation ? SegmentRun(batch, i) : 1;
-                if (run > 1 && !SendSegmented(batch, i, run, remote))
-                {
-                    run = 1;
-                }
-
-                if (run == 1)
-                {
-                    SendOne(batch[i], remote);
-                }
-
-                i += run;
+                run = 1;
             }
+
+            if (run == 1)
+            {
+                SendOne(batch[i], remote);
+            }
+
+            i += run;
         }
     }
 
@@ -240,21 +243,23 @@ public sealed class UdpMux : IAsyncDisposable
 
     private bool SendSegmented(DatagramBatch batch, int first, int count, IPEndPoint remote)
     {
-        if (!ReferenceEquals(_sendAddressFor, remote))
+        var address = t_sendAddress ??= new byte[LinuxUdp.SockAddrSize];
+        if (!ReferenceEquals(t_sendAddressFor, remote) || t_sendAddressFamily != _socket.AddressFamily)
         {
-            _sendAddressLength = LinuxUdp.WriteSockAddr(remote, _socket.AddressFamily, _sendAddress);
-            _sendAddressFor = remote;
+            t_sendAddressLength = LinuxUdp.WriteSockAddr(remote, _socket.AddressFamily, address);
+            t_sendAddressFor = remote;
+            t_sendAddressFamily = _socket.AddressFamily;
         }
 
         try
         {
-            var error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), _sendAddress.AsSpan(0, _sendAddressLength));
+            var error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), address.AsSpan(0, t_sendAddressLength));
             Interlocked.Increment(ref _sendCalls);
             Interlocked.Add(ref _sent, count);
             if (error == LinuxUdp.EAgain && _socket.Poll(10_000, SelectMode.SelectWrite))
             {
                 // A full send buffer (the kernel queue toward a real NIC): wait briefly once, as a blocking send would.
-                error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), _sendAddress.AsSpan(0, _sendAddressLength));
+                error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), address.AsSpan(0, t_sendAddressLength));
             }
 
             if (error is 0 or LinuxUdp.EAgain)
@@ -276,15 +281,22 @@ public sealed class UdpMux : IAsyncDisposable
     {
         try
         {
-            if (!ReferenceEquals(_fallbackAddressFor, remote))
-            {
-                _fallbackAddress = remote.Serialize();
-                _fallbackAddressFor = remote;
-            }
-
             Interlocked.Increment(ref _sendCalls);
             Interlocked.Increment(ref _sent);
-            _socket.SendTo(datagram, SocketFlags.None, _fallbackAddress!);
+            if (remote.AddressFamily != _socket.AddressFamily)
+            {
+                // An IPv4 peer on a dual-mode IPv6 socket: the EndPoint overload maps the address.
+                _socket.SendTo(datagram, SocketFlags.None, remote);
+                return;
+            }
+
+            if (!ReferenceEquals(t_fallbackAddressFor, remote))
+            {
+                t_fallbackAddress = remote.Serialize();
+                t_fallbackAddressFor = remote;
+            }
+
+            _socket.SendTo(datagram, SocketFlags.None, t_fallbackAddress!);
         }
         catch (SocketException)
         {
