@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace WebRtcCdn.Rtc.Net;
@@ -7,27 +8,28 @@ namespace WebRtcCdn.Rtc.Net;
 /// ICE transport and the connection's driver as one object (one hand-off, one system call) instead of one
 /// allocation, one queue item and one system call per datagram. Back-to-back equal-sized datagrams are exactly what
 /// UDP generic segmentation offload (UDP_SEGMENT) sends in one call, so <see cref="UdpMux.SendBatch"/> passes runs of
-/// them to the kernel as they lie. Batches are pooled: <see cref="Rent"/>, then <see cref="Return"/> when done.
-/// Not thread-safe: one owner at a time.
+/// them to the kernel as they lie. Batches are pooled: <see cref="Rent"/>, then <see cref="Return"/> when done. The
+/// bytes live in a 64 KiB array from <see cref="ArrayPool{T}.Shared"/>, taken on first write and given back on return,
+/// so an idle connection holds none and the runtime trims what a burst left pooled. Not thread-safe: one owner at a time.
 /// </summary>
 public sealed class DatagramBatch
 {
-    /// <summary>Datagrams per batch: 64 is the kernel's UDP_MAX_SEGMENTS before Linux 6.1 (128 since), and 64 x 1200 B
-    /// fills one 64 KiB generic-segmentation send.</summary>
+    /// <summary>Datagrams per batch at most: 64 is the kernel's UDP_MAX_SEGMENTS before Linux 6.1 (128 since).</summary>
     public const int MaxDatagrams = 64;
 
-    /// <summary>Bytes per batch: 64 datagrams of the 1200-byte WebRTC size with room for a larger one at the end.</summary>
-    public const int Capacity = 128 * 1024;
+    /// <summary>Bytes per batch: 54 datagrams of the 1200-byte WebRTC size, about one 64 KiB segmented send, and any
+    /// single UDP datagram (at most 65507 bytes) fits an empty batch. A power of two: the array pool's bucket size.</summary>
+    public const int Capacity = 64 * 1024;
 
-    /// <summary>Pooled batches kept for reuse; more are simply collected (a burst of many connections at once).</summary>
+    /// <summary>Batch objects (without their bytes: ~600 B each) kept for reuse; more are simply collected.</summary>
     private const int MaxPooled = 256;
 
-    private static readonly ConcurrentBag<DatagramBatch> Pool = [];
+    private static readonly ConcurrentQueue<DatagramBatch> Pool = new();
     private static int _pooled;
 
-    private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(Capacity);
     private readonly int[] _offsets = new int[MaxDatagrams];
     private readonly int[] _lengths = new int[MaxDatagrams];
+    private byte[]? _buffer;
     private int _used;
 
     public int Count { get; private set; }
@@ -36,13 +38,15 @@ public sealed class DatagramBatch
     public int TotalBytes => _used;
 
     /// <summary>Room for the next datagram (the rest of the buffer); empty when the batch is full.</summary>
-    public Span<byte> Free => Count == MaxDatagrams ? [] : _buffer.AsSpan(_used);
+    public Span<byte> Free => Count == MaxDatagrams ? [] : Buffer.AsSpan(_used);
 
-    public ReadOnlySpan<byte> this[int index] => _buffer.AsSpan(Offset(index), _lengths[index]);
+    public ReadOnlySpan<byte> this[int index] => Buffer.AsSpan(Offset(index), _lengths[index]);
+
+    private byte[] Buffer => _buffer ??= ArrayPool<byte>.Shared.Rent(Capacity);
 
     public static DatagramBatch Rent()
     {
-        if (Pool.TryTake(out var batch))
+        if (Pool.TryDequeue(out var batch))
         {
             Interlocked.Decrement(ref _pooled);
             return batch;
@@ -55,9 +59,15 @@ public sealed class DatagramBatch
     {
         ArgumentNullException.ThrowIfNull(batch);
         batch.Clear();
+        if (batch._buffer is { } bytes)
+        {
+            batch._buffer = null;
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+
         if (Interlocked.Increment(ref _pooled) <= MaxPooled)
         {
-            Pool.Add(batch);
+            Pool.Enqueue(batch);
         }
         else
         {
@@ -90,7 +100,7 @@ public sealed class DatagramBatch
             return false;
         }
 
-        datagram.CopyTo(_buffer.AsSpan(_used));
+        datagram.CopyTo(Buffer.AsSpan(_used));
         Commit(datagram.Length);
         return true;
     }
@@ -110,6 +120,6 @@ public sealed class DatagramBatch
     {
         var start = Offset(first);
         var last = first + count - 1;
-        return _buffer.AsSpan(start, Offset(last) + _lengths[last] - start);
+        return Buffer.AsSpan(start, Offset(last) + _lengths[last] - start);
     }
 }
