@@ -58,6 +58,18 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
         return result
         """;
 
+    /// <summary>
+    /// KEYS: all, done, node. ARGV: peer, node, expiry ms, complete (0/1), key TTL ms. The heartbeat's refresh: only
+    /// an entry this node still holds, so a beat that read its peers just before one left cannot bring it back.
+    /// </summary>
+    private const string RefreshScript = """
+        if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+        if ARGV[4] == '1' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
+        for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
+        return 1
+        """;
+
     /// <summary>KEYS: all, done, node. ARGV: peer, node. Removes the peer only if this node still holds it.</summary>
     private const string LeaveScript = """
         if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then
@@ -222,6 +234,9 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
         }
     }
 
+    /// <summary>Test hook: one heartbeat now, awaited (beats are idempotent, so one may overlap the timer's).</summary>
+    internal Task BeatNowAsync() => BeatCoreAsync();
+
     /// <summary>Refreshes this node's peers and sweeps expired peers out of the swarms it is in.</summary>
     private async Task BeatAsync()
     {
@@ -232,25 +247,7 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
 
         try
         {
-            var members = _localMembers!();
-            var db = Db;
-            var now = NowMs();
-            var batch = db.CreateBatch();
-            var tasks = new List<Task>(members.Count);
-            var swarms = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var m in members)
-            {
-                tasks.Add(batch.ScriptEvaluateAsync(AnnounceScript, Keys(m.InfoHash), AnnounceArgs(m.PeerId, m.Complete, now, 0)));
-                swarms.Add(m.InfoHash);
-            }
-
-            foreach (var swarm in swarms)
-            {
-                tasks.Add(batch.ScriptEvaluateAsync(SweepScript, Keys(swarm), [now]));
-            }
-
-            batch.Execute();
-            await Task.WhenAll(tasks).ConfigureAwait(false);
+            await BeatCoreAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or InvalidOperationException)
         {
@@ -260,6 +257,29 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
         {
             Volatile.Write(ref _beating, 0);
         }
+    }
+
+    private async Task BeatCoreAsync()
+    {
+        var members = _localMembers!();
+        var db = Db;
+        var now = NowMs();
+        var batch = db.CreateBatch();
+        var tasks = new List<Task>(members.Count);
+        var swarms = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var m in members)
+        {
+            tasks.Add(batch.ScriptEvaluateAsync(RefreshScript, Keys(m.InfoHash), [ToHex(m.PeerId), NodeId, now + (long)_ttl.TotalMilliseconds, m.Complete ? 1 : 0, (long)(_ttl * 2).TotalMilliseconds]));
+            swarms.Add(m.InfoHash);
+        }
+
+        foreach (var swarm in swarms)
+        {
+            tasks.Add(batch.ScriptEvaluateAsync(SweepScript, Keys(swarm), [now]));
+        }
+
+        batch.Execute();
+        await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
     private RedisValue[] AnnounceArgs(string peerId, bool complete, long now, int sample) =>

@@ -32,6 +32,10 @@ public sealed class TrackerClusterTests
             }
         });
 
+    private static string Hex(string id) => Convert.ToHexStringLower(System.Text.Encoding.Latin1.GetBytes(id));
+
+    private static string AllKey(string infoHash) => $"wrc:t:{{{Hex(infoHash)}}}:all";
+
     private static async Task<JsonObject> ScrapeAsync(WsClient client, string infoHash)
     {
         await client.SendAsync(new { action = "scrape", info_hash = new[] { infoHash } });
@@ -165,10 +169,53 @@ public sealed class TrackerClusterTests
         Assert.Equal(1, (int)after["complete"]!);
         Assert.Equal(0, (int)after["incomplete"]!);
 
+        // node2's heartbeat sweeps the dead entry out of Redis.
+        await ((RedisTrackerCluster)node2.Services.GetRequiredService<ITrackerCluster>()).BeatNowAsync();
+        await using (var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            var all = await redisClient.GetDatabase().SortedSetRangeByRankAsync(AllKey(infoHash));
+            Assert.Equal(Hex(BinaryId(42)), (string?)Assert.Single(all));
+        }
+
         // A newcomer on node2 takes the dead peer's id: it is free once expired.
         await using var c = await WsClient.ConnectAsync(node2.WebSocketUri("/announce"));
         await c.SendAsync(new { action = "announce", info_hash = infoHash, peer_id = BinaryId(41), @event = "started", left = 10 });
         Assert.Equal(1, (int)(await c.ReceiveAsync())!["incomplete"]!);
+    }
+
+    [Fact]
+    public async Task The_heartbeat_keeps_live_peers_of_every_node_past_the_ttl()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var ttl = TimeSpan.FromSeconds(30);
+        await using var redis = await RedisServer.StartAsync();
+        await using var node1 = await NodeAsync(redis, ttl, time);
+        await using var node2 = await NodeAsync(redis, ttl, time);
+        var infoHash = BinaryId(60);
+        await using var a = await WsClient.ConnectAsync(node1.WebSocketUri("/announce"));
+        await using var b = await WsClient.ConnectAsync(node2.WebSocketUri("/announce"));
+        await a.SendAsync(new { action = "announce", info_hash = infoHash, peer_id = BinaryId(61), @event = "started", left = 10 });
+        await a.ReceiveAsync();
+        await b.SendAsync(new { action = "announce", info_hash = infoHash, peer_id = BinaryId(62), @event = "completed", left = 0 });
+        await b.ReceiveAsync();
+
+        // Past the first expiry only through heartbeats (the clients announce nothing more).
+        for (var i = 0; i < 4; i++)
+        {
+            time.Advance(ttl * 2 / 3);
+            await ((RedisTrackerCluster)node1.Services.GetRequiredService<ITrackerCluster>()).BeatNowAsync();
+            await ((RedisTrackerCluster)node2.Services.GetRequiredService<ITrackerCluster>()).BeatNowAsync();
+        }
+
+        var files = await ScrapeAsync(b, infoHash);
+        Assert.Equal(1, (int)files["complete"]!);
+        Assert.Equal(1, (int)files["incomplete"]!);
+
+        // A peer that left is not brought back by a later beat.
+        await a.SendAsync(new { action = "announce", info_hash = infoHash, peer_id = BinaryId(61), @event = "stopped" });
+        await a.ReceiveAsync();
+        await ((RedisTrackerCluster)node1.Services.GetRequiredService<ITrackerCluster>()).BeatNowAsync();
+        Assert.Equal(0, (int)(await ScrapeAsync(b, infoHash))["incomplete"]!);
     }
 
     [Fact]
