@@ -37,7 +37,11 @@ setTimeout(() => finish(1, `timeout after ${timeoutMs} ms`), timeoutMs).unref()
 for (let i = 0; i < count; i++) {
   const name = `client${i}`
   const peerId = Buffer.concat([Buffer.from('-WW0001-'), randomBytes(12)])
-  const client = new Client({ infoHash, peerId, announce: [urls[i % urls.length]], port: 6881 + i, wrtc })
+  // bittorrent-tracker shares one socket per announce URL within a process, and every client on a socket handles
+  // every message for its info_hash: an offer meant for one client would be answered by all of them, and the
+  // offerer's second answer fails its connection. Real clients are one per process (or per torrent), so each
+  // client gets its own URL (a query the tracker ignores), hence its own socket.
+  const client = new Client({ infoHash, peerId, announce: [`${urls[i % urls.length]}?client=${i}`], port: 6881 + i, wrtc })
   clients.push(client)
   client.on('error', (err) => finish(1, `${name} error: ${err.message}`))
   client.on('warning', (err) => finish(1, `${name} warning: ${err.message}`))

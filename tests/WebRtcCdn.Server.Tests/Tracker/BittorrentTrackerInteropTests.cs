@@ -37,7 +37,7 @@ public sealed class BittorrentTrackerInteropTests
         var lines = await RunNodeAsync("tracker-clients.mjs", urls, clients.ToString(System.Globalization.CultureInfo.InvariantCulture), "90000");
         AssertEveryClientExchangedData(lines, clients);
         var events = lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
-        Assert.Contains(events, e => (string?)e["event"] == "update" && (string?)e["tracker"] == node2.WebSocketUri("/announce").ToString());
+        Assert.Contains(events, e => (string?)e["event"] == "update" && ((string?)e["tracker"])!.StartsWith(node2.WebSocketUri("/announce").ToString(), StringComparison.Ordinal));
     }
 
     private static void AssertEveryClientExchangedData(List<string> lines, int clients)
