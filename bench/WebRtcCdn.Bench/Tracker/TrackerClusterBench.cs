@@ -16,6 +16,8 @@ namespace WebRtcCdn.Bench.Tracker;
 /// </summary>
 public sealed class TrackerClusterBench : IBenchSuite
 {
+    private static int s_runs;
+
     public string Name => "tracker-cluster";
 
     public string Description => "/announce offer->answer round trip: one node, one node + Redis, two nodes over Redis";
@@ -29,19 +31,19 @@ public sealed class TrackerClusterBench : IBenchSuite
         Console.WriteLine("mode                 answered   p50 ms   p90 ms   p99 ms   max ms");
         await using (var node = await StartNodeAsync(null))
         {
-            Report("one node", await MeasureAsync(node, node, pairs, offers, rate));
+            Report("one node", await MeasureAsync(node, node, pairs, offers, rate, warmUp: true));
         }
 
         await using var redis = await RedisProcess.StartAsync();
         await using (var node = await StartNodeAsync(redis.ConnectionString))
         {
-            Report("one node + redis", await MeasureAsync(node, node, pairs, offers, rate));
+            Report("one node + redis", await MeasureAsync(node, node, pairs, offers, rate, warmUp: true));
         }
 
         await using (var node1 = await StartNodeAsync(redis.ConnectionString))
         await using (var node2 = await StartNodeAsync(redis.ConnectionString))
         {
-            Report("two nodes + redis", await MeasureAsync(node1, node2, pairs, offers, rate));
+            Report("two nodes + redis", await MeasureAsync(node1, node2, pairs, offers, rate, warmUp: true));
         }
 
         Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -72,8 +74,16 @@ public sealed class TrackerClusterBench : IBenchSuite
     }
 
     /// <summary>Leechers on <paramref name="leechNode"/> send offers at <paramref name="rate"/>; seeders on <paramref name="seedNode"/> answer each at once.</summary>
-    private static async Task<(int, List<double>)> MeasureAsync(TestServer leechNode, TestServer seedNode, int pairs, int offers, int rate)
+    private static async Task<(int, List<double>)> MeasureAsync(TestServer leechNode, TestServer seedNode, int pairs, int offers, int rate, bool warmUp)
     {
+        if (warmUp)
+        {
+            // JIT, Lua script loading and connection pools first, on the same nodes; the figures come from the second run.
+            await MeasureAsync(leechNode, seedNode, pairs, Math.Max(pairs, offers / 5), rate, warmUp: false);
+        }
+
+        // Fresh ids per run, so that a run never meets the departing peers of the one before.
+        var run = Interlocked.Increment(ref s_runs) * 1_000_000;
         var sent = new long[offers];
         var samples = new ConcurrentBag<double>();
         var answered = 0;
@@ -85,16 +95,16 @@ public sealed class TrackerClusterBench : IBenchSuite
         {
             for (var p = 0; p < pairs; p++)
             {
-                var infoHash = Id(p, 'h');
+                var infoHash = Id(run + p, 'h');
                 var seeder = await ConnectAsync(seedNode);
                 seeders.Add(seeder);
-                await SendAsync(seeder, new { action = "announce", info_hash = infoHash, peer_id = Id(p, 's'), @event = "completed", left = 0 });
+                await SendAsync(seeder, new { action = "announce", info_hash = infoHash, peer_id = Id(run + p, 's'), @event = "completed", left = 0 });
                 await ReceiveAsync(seeder);
                 var leecher = await ConnectAsync(leechNode);
                 leechers.Add(leecher);
-                await SendAsync(leecher, new { action = "announce", info_hash = infoHash, peer_id = Id(p, 'l'), @event = "started", left = 1 });
+                await SendAsync(leecher, new { action = "announce", info_hash = infoHash, peer_id = Id(run + p, 'l'), @event = "started", left = 1 });
                 await ReceiveAsync(leecher);
-                var seederId = Id(p, 's');
+                var seederId = Id(run + p, 's');
                 loops.Add(Task.Run(async () =>
                 {
                     // The seeder answers every offer at once, as a WebTorrent client does once its SDP is ready.
@@ -153,8 +163,8 @@ public sealed class TrackerClusterBench : IBenchSuite
                 await SendAsync(leechers[p], new
                 {
                     action = "announce",
-                    info_hash = Id(p, 'h'),
-                    peer_id = Id(p, 'l'),
+                    info_hash = Id(run + p, 'h'),
+                    peer_id = Id(run + p, 'l'),
                     @event = "update",
                     left = 1,
                     offers = new[] { new { offer_id = i.ToString("D10", CultureInfo.InvariantCulture) + "oooooooooo", offer = new { type = "offer", sdp = "v=0\r\n" } } },
