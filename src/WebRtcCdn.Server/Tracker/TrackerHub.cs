@@ -15,6 +15,8 @@ namespace WebRtcCdn.Server.Tracker;
 /// swarm; answers relayed by <c>to_peer_id</c>; scrape. Ids are 20-byte binary strings. Differences that make it
 /// safer: a peer_id is bound to the socket that first announced it (another address cannot take it over), an
 /// answer only reaches a peer of the same swarm, and the same size, rate and queue limits as /signaling apply.
+/// With an <see cref="ITrackerCluster"/> (signaling.redis) the swarms, counts and offer targets are those of every
+/// node; this hub keeps only its own sockets and hands offers and answers for other nodes' peers to the cluster.
 /// </summary>
 public sealed partial class TrackerHub : ITrackerClusterHandler
 {
