@@ -21,7 +21,7 @@ public enum ReceiveStatus
 /// grows only as messages wait) under a lock with one reusable waiter for the single send loop: a bounded Channel
 /// costs ~0.5 KB per connection before the first message, which idle peers multiply (bench/RESULTS.md, issue 3).
 /// </summary>
-public sealed class MessageSocket : IDisposable, IValueTaskSource<bool>
+public sealed class MessageSocket : IMessageConnection, IDisposable, IValueTaskSource<bool>
 {
     /// <summary>Receive buffers start small (a join or candidate is a few hundred bytes) and grow up to the cap.</summary>
     private const int InitialReceiveBuffer = 1024;

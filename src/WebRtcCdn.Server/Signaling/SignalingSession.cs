@@ -3,7 +3,7 @@ using System.Net;
 namespace WebRtcCdn.Server.Signaling;
 
 /// <summary>One connected /signaling client: its server-issued peer id, socket and per-connection limits.</summary>
-public sealed class SignalingSession(string peerId, MessageSocket socket, IPAddress? address, string? group, TokenBucket messages, TokenBucket errors, long now)
+public sealed class SignalingSession(string peerId, IMessageConnection socket, IPAddress? address, string? group, TokenBucket messages, TokenBucket errors, long now)
 {
     /// <summary>Peers this one exchanged signaling with, told when they leave; bounded so it cannot grow without limit.</summary>
     public const int MaxContacts = 256;
@@ -12,7 +12,7 @@ public sealed class SignalingSession(string peerId, MessageSocket socket, IPAddr
 
     public string PeerId { get; } = peerId;
 
-    public MessageSocket Socket { get; } = socket;
+    public IMessageConnection Socket { get; } = socket;
 
     public IPAddress? Address { get; } = address;
 
