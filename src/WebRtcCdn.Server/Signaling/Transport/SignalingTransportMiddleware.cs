@@ -35,7 +35,10 @@ public sealed class SignalingTransportMiddleware(ConnectionDelegate next, IServi
     {
         var deps = _dependencies ??= new Dependencies(services);
         var input = context.Transport.Input;
-        WebSocketUpgrade? request;
+        WebSocketUpgrade? request = null;
+        var address = IPAddress.None;
+        string? resumed = null;
+        var ours = false;
 
         // As long as Kestrel would wait for a first request and its headers; then the connection is dropped, as Kestrel would.
         using (deps.Time.CreateTimer(static c => ((ConnectionContext)c!).Abort(new ConnectionAbortedException("no request in time")), context, deps.HandshakeTimeout, Timeout.InfiniteTimeSpan))
@@ -59,20 +62,29 @@ public sealed class SignalingTransportMiddleware(ConnectionDelegate next, IServi
                     continue;
                 }
 
-                if (status == UpgradeParseStatus.Upgrade && TryAdmit(deps, context, request!, out var address, out var resumed))
+                if (status == UpgradeParseStatus.Upgrade && TryAdmit(deps, context, request!, out address, out resumed))
                 {
                     input.AdvanceTo(result.Buffer.GetPosition(request!.HeadLength));
-                    await RunAsync(deps, context, request, address, resumed).ConfigureAwait(false);
-                    return;
+                    ours = true;
+                }
+                else
+                {
+                    // Not ours: nothing consumed or examined, so HTTP's first read returns these bytes at once.
+                    input.AdvanceTo(result.Buffer.Start);
                 }
 
-                // Not ours: nothing consumed or examined, so HTTP's first read returns these bytes at once.
-                input.AdvanceTo(result.Buffer.Start);
                 break;
             }
         }
 
-        await next(context).ConfigureAwait(false);
+        if (ours)
+        {
+            await RunAsync(deps, context, request!, address, resumed).ConfigureAwait(false);
+        }
+        else
+        {
+            await next(context).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
