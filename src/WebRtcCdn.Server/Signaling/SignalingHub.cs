@@ -450,7 +450,7 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
         lock (_contactLock)
         {
-            foreach (var contact in session.Contacts)
+            foreach (var contact in session.Contacts ?? [])
             {
                 if (_watchers.TryGetValue(contact, out var set) && set.Remove(session) && set.Count == 0)
                 {
@@ -458,7 +458,7 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
                 }
             }
 
-            session.Contacts.Clear();
+            session.Contacts = null;
         }
     }
 
@@ -483,7 +483,8 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
     {
         lock (_contactLock)
         {
-            if (session.Contacts.Count >= SignalingSession.MaxContacts || !session.Contacts.Add(other))
+            var contacts = session.Contacts ??= new HashSet<string>(StringComparer.Ordinal);
+            if (contacts.Count >= SignalingSession.MaxContacts || !contacts.Add(other))
             {
                 return;
             }

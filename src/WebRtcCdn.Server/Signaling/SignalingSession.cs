@@ -22,8 +22,8 @@ public sealed class SignalingSession(string peerId, IMessageConnection socket, I
 
     public TokenBucket Errors { get; } = errors;
 
-    /// <summary>Guarded by the hub's contact lock.</summary>
-    public HashSet<string> Contacts { get; } = new(StringComparer.Ordinal);
+    /// <summary>Guarded by the hub's contact lock; created at the first contact (most idle peers never have one).</summary>
+    public HashSet<string>? Contacts { get; set; }
 
     /// <summary>Last cumulative counters the peer reported (guarded by the session's own receive loop).</summary>
     internal long ReportedUploaded;

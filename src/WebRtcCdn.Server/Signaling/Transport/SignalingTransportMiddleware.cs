@@ -31,19 +31,66 @@ public sealed class SignalingTransportMiddleware(ConnectionDelegate next, IServi
 {
     private Dependencies? _dependencies;
 
+    /// <summary>
+    /// One connection, start to end. Everything is in this one method on purpose: its state machine is the only
+    /// long-lived async object we add per connection (a second async method awaited from here would be another).
+    /// </summary>
     public async Task OnConnectionAsync(ConnectionContext context)
     {
         var deps = _dependencies ??= new Dependencies(services);
         var input = context.Transport.Input;
-        WebSocketUpgrade? request = null;
         var address = IPAddress.None;
-        string? resumed = null;
-        var ours = false;
+        WebSocketConnection? connection = null;
 
         // As long as Kestrel would wait for a first request and its headers; then the connection is dropped, as Kestrel would.
         using (deps.Time.CreateTimer(static c => ((ConnectionContext)c!).Abort(new ConnectionAbortedException("no request in time")), context, deps.HandshakeTimeout, Timeout.InfiniteTimeSpan))
         {
             while (true)
+            {
+                ReadResult head;
+                try
+                {
+                    head = await input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (WebSocketConnection.IsConnectionGone(e))
+                {
+                    return;
+                }
+
+                var status = WebSocketUpgrade.TryParse(head.Buffer, SignalingProtocol.Path, out var request);
+                if (status == UpgradeParseStatus.NeedMore && !head.IsCompleted && !head.IsCanceled)
+                {
+                    input.AdvanceTo(head.Buffer.Start, head.Buffer.End);
+                    continue;
+                }
+
+                if (status == UpgradeParseStatus.Upgrade && TryAdmit(deps, context, request!, out address, out var resumed))
+                {
+                    input.AdvanceTo(head.Buffer.GetPosition(request!.HeadLength));
+                    connection = new WebSocketConnection(context, deps.SendQueue, deps.Time, new WebSocketFrameReader(deps.MaxMessageSize));
+                    connection.WriteUpgradeResponse(request);
+                    connection.Session = await deps.Hub.OpenAsync(connection, address == IPAddress.None ? null : address, resumed).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Not ours: nothing consumed or examined, so HTTP's first read returns these bytes at once.
+                    input.AdvanceTo(head.Buffer.Start);
+                }
+
+                break;
+            }
+        }
+
+        if (connection is null)
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var stop = false;
+            while (!stop)
             {
                 ReadResult result;
                 try
@@ -52,38 +99,61 @@ public sealed class SignalingTransportMiddleware(ConnectionDelegate next, IServi
                 }
                 catch (Exception e) when (WebSocketConnection.IsConnectionGone(e))
                 {
-                    return;
+                    break;
                 }
 
-                var status = WebSocketUpgrade.TryParse(result.Buffer, SignalingProtocol.Path, out request);
-                if (status == UpgradeParseStatus.NeedMore && !result.IsCompleted && !result.IsCanceled)
+                var buffer = result.Buffer;
+                while (!stop)
                 {
-                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                    continue;
+                    var ev = connection.Reader.Read(ref buffer);
+                    if (ev == WebSocketFrameEvent.NeedMore)
+                    {
+                        break;
+                    }
+
+                    switch (ev)
+                    {
+                        case WebSocketFrameEvent.Text or WebSocketFrameEvent.Binary:
+                            if (!connection.Closing)
+                            {
+                                var status = ev == WebSocketFrameEvent.Text ? ReceiveStatus.Message : ReceiveStatus.Binary;
+                                stop = !await deps.Hub.ReceiveAsync(connection.Session!, status, connection.Reader.Payload).ConfigureAwait(false);
+                            }
+
+                            break;
+                        case WebSocketFrameEvent.Ping:
+                            connection.Pong(connection.Reader.Payload.Span);
+                            break;
+                        case WebSocketFrameEvent.Pong:
+                            break;
+                        case WebSocketFrameEvent.Close:
+                            connection.PeerClosed();
+                            stop = true;
+                            break;
+                        case WebSocketFrameEvent.TooBig:
+                            await deps.Hub.ReceiveAsync(connection.Session!, ReceiveStatus.TooLarge, default).ConfigureAwait(false);
+                            stop = true;
+                            break;
+                        default:
+                            // A protocol violation (RFC 6455 7.1.7): close with its status and drop the connection.
+                            connection.Close(connection.Reader.CloseStatus, connection.Reader.CloseReason);
+                            stop = true;
+                            break;
+                    }
                 }
 
-                if (status == UpgradeParseStatus.Upgrade && TryAdmit(deps, context, request!, out address, out resumed))
+                input.AdvanceTo(buffer.Start, result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
                 {
-                    input.AdvanceTo(result.Buffer.GetPosition(request!.HeadLength));
-                    ours = true;
+                    break;
                 }
-                else
-                {
-                    // Not ours: nothing consumed or examined, so HTTP's first read returns these bytes at once.
-                    input.AdvanceTo(result.Buffer.Start);
-                }
-
-                break;
             }
         }
-
-        if (ours)
+        finally
         {
-            await RunAsync(deps, context, request!, address, resumed).ConfigureAwait(false);
-        }
-        else
-        {
-            await next(context).ConfigureAwait(false);
+            await deps.Hub.ClosedAsync(connection.Session!).ConfigureAwait(false);
+            connection.Finish();
+            deps.Admission.Release(address);
         }
     }
 
@@ -115,88 +185,6 @@ public sealed class SignalingTransportMiddleware(ConnectionDelegate next, IServi
 
         resumed = deps.Hub.ResumeTokens.Validate(query.TryGetValue("resume", out var resume) ? resume.ToString() : string.Empty);
         return true;
-    }
-
-    private static async Task RunAsync(Dependencies deps, ConnectionContext context, WebSocketUpgrade request, IPAddress address, string? resumed)
-    {
-        var input = context.Transport.Input;
-        var connection = new WebSocketConnection(context, deps.SendQueue, deps.Time);
-        using var reader = new WebSocketFrameReader(deps.MaxMessageSize);
-        SignalingSession? session = null;
-        try
-        {
-            connection.WriteUpgradeResponse(request);
-            session = await deps.Hub.OpenAsync(connection, address == IPAddress.None ? null : address, resumed).ConfigureAwait(false);
-            var stop = false;
-            while (!stop)
-            {
-                ReadResult result;
-                try
-                {
-                    result = await input.ReadAsync().ConfigureAwait(false);
-                }
-                catch (Exception e) when (WebSocketConnection.IsConnectionGone(e))
-                {
-                    break;
-                }
-
-                var buffer = result.Buffer;
-                while (!stop)
-                {
-                    var ev = reader.Read(ref buffer);
-                    if (ev == WebSocketFrameEvent.NeedMore)
-                    {
-                        break;
-                    }
-
-                    switch (ev)
-                    {
-                        case WebSocketFrameEvent.Text or WebSocketFrameEvent.Binary:
-                            if (!connection.Closing)
-                            {
-                                var status = ev == WebSocketFrameEvent.Text ? ReceiveStatus.Message : ReceiveStatus.Binary;
-                                stop = !await deps.Hub.ReceiveAsync(session, status, reader.Payload).ConfigureAwait(false);
-                            }
-
-                            break;
-                        case WebSocketFrameEvent.Ping:
-                            connection.Pong(reader.Payload.Span);
-                            break;
-                        case WebSocketFrameEvent.Pong:
-                            break;
-                        case WebSocketFrameEvent.Close:
-                            connection.PeerClosed();
-                            stop = true;
-                            break;
-                        case WebSocketFrameEvent.TooBig:
-                            await deps.Hub.ReceiveAsync(session, ReceiveStatus.TooLarge, default).ConfigureAwait(false);
-                            stop = true;
-                            break;
-                        default:
-                            // A protocol violation (RFC 6455 7.1.7): close with its status and drop the connection.
-                            connection.Close(reader.CloseStatus, reader.CloseReason);
-                            stop = true;
-                            break;
-                    }
-                }
-
-                input.AdvanceTo(buffer.Start, result.Buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-        }
-        finally
-        {
-            if (session is not null)
-            {
-                await deps.Hub.ClosedAsync(session).ConfigureAwait(false);
-            }
-
-            connection.Finish();
-            deps.Admission.Release(address);
-        }
     }
 
     /// <summary>Resolved at the first connection (the services exist once the host is built).</summary>
