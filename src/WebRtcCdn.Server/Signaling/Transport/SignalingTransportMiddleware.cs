@@ -32,61 +32,20 @@ public sealed class SignalingTransportMiddleware(ConnectionDelegate next, IServi
     private Dependencies? _dependencies;
 
     /// <summary>
-    /// One connection, start to end. Everything is in this one method on purpose: its state machine is the only
-    /// long-lived async object we add per connection (a second async method awaited from here would be another).
+    /// One connection, start to end: the handshake (its own short-lived method), then the read loop here, whose state
+    /// machine is the only long-lived async object we add per connection (so it hoists as few locals as it can).
     /// </summary>
     public async Task OnConnectionAsync(ConnectionContext context)
     {
         var deps = _dependencies ??= new Dependencies(services);
-        var input = context.Transport.Input;
-        var address = IPAddress.None;
-        WebSocketConnection? connection = null;
-
-        // As long as Kestrel would wait for a first request and its headers; then the connection is dropped, as Kestrel would.
-        using (deps.Time.CreateTimer(static c => ((ConnectionContext)c!).Abort(new ConnectionAbortedException("no request in time")), context, deps.HandshakeTimeout, Timeout.InfiniteTimeSpan))
-        {
-            while (true)
-            {
-                ReadResult head;
-                try
-                {
-                    head = await input.ReadAsync().ConfigureAwait(false);
-                }
-                catch (Exception e) when (WebSocketConnection.IsConnectionGone(e))
-                {
-                    return;
-                }
-
-                var status = WebSocketUpgrade.TryParse(head.Buffer, SignalingProtocol.Path, out var request);
-                if (status == UpgradeParseStatus.NeedMore && !head.IsCompleted && !head.IsCanceled)
-                {
-                    input.AdvanceTo(head.Buffer.Start, head.Buffer.End);
-                    continue;
-                }
-
-                if (status == UpgradeParseStatus.Upgrade && TryAdmit(deps, context, request!, out address, out var resumed))
-                {
-                    input.AdvanceTo(head.Buffer.GetPosition(request!.HeadLength));
-                    connection = new WebSocketConnection(context, deps.SendQueue, deps.Time, new WebSocketFrameReader(deps.MaxMessageSize));
-                    connection.WriteUpgradeResponse(request);
-                    connection.Session = await deps.Hub.OpenAsync(connection, address == IPAddress.None ? null : address, resumed).ConfigureAwait(false);
-                }
-                else
-                {
-                    // Not ours: nothing consumed or examined, so HTTP's first read returns these bytes at once.
-                    input.AdvanceTo(head.Buffer.Start);
-                }
-
-                break;
-            }
-        }
-
+        var connection = await HandshakeAsync(context, deps).ConfigureAwait(false);
         if (connection is null)
         {
             await next(context).ConfigureAwait(false);
             return;
         }
 
+        var input = context.Transport.Input;
         try
         {
             var stop = false;
@@ -153,7 +112,60 @@ public sealed class SignalingTransportMiddleware(ConnectionDelegate next, IServi
         {
             await deps.Hub.ClosedAsync(connection.Session!).ConfigureAwait(false);
             connection.Finish();
-            deps.Admission.Release(address);
+            deps.Admission.Release(connection.Address);
+        }
+    }
+
+    /// <summary>
+    /// Reads the first request: a /signaling upgrade we take gets its 101 and a session (the connection is returned);
+    /// anything else is left unread for HTTP (null). Dropped, as Kestrel would, when no request head comes in time.
+    /// </summary>
+    private static async ValueTask<WebSocketConnection?> HandshakeAsync(ConnectionContext context, Dependencies deps)
+    {
+        var input = context.Transport.Input;
+        using var timer = deps.Time.CreateTimer(static c => ((ConnectionContext)c!).Abort(new ConnectionAbortedException("no request in time")), context, deps.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+        while (true)
+        {
+            ReadResult head;
+            try
+            {
+                head = await input.ReadAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (WebSocketConnection.IsConnectionGone(e))
+            {
+                // Let HTTP see the ended connection too; it has nothing to do.
+                return null;
+            }
+
+            var status = WebSocketUpgrade.TryParse(head.Buffer, SignalingProtocol.Path, out var request);
+            if (status == UpgradeParseStatus.NeedMore && !head.IsCompleted && !head.IsCanceled)
+            {
+                input.AdvanceTo(head.Buffer.Start, head.Buffer.End);
+                continue;
+            }
+
+            if (status != UpgradeParseStatus.Upgrade || !TryAdmit(deps, context, request!, out var address, out var resumed))
+            {
+                // Not ours: nothing consumed or examined, so HTTP's first read returns these bytes at once.
+                input.AdvanceTo(head.Buffer.Start);
+                return null;
+            }
+
+            input.AdvanceTo(head.Buffer.GetPosition(request!.HeadLength));
+            var connection = new WebSocketConnection(context, deps.SendQueue, deps.Time, new WebSocketFrameReader(deps.MaxMessageSize)) { Address = address };
+            try
+            {
+                connection.WriteUpgradeResponse(request);
+                connection.Session = await deps.Hub.OpenAsync(connection, address == IPAddress.None ? null : address, resumed).ConfigureAwait(false);
+            }
+            catch
+            {
+                // The connection slot was taken in TryAdmit; give it back whatever failed.
+                deps.Admission.Release(address);
+                throw;
+            }
+
+            return connection;
         }
     }
 

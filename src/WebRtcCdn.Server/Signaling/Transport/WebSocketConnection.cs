@@ -47,6 +47,9 @@ public sealed class WebSocketConnection : IMessageConnection
     /// <summary>The receive half (used by the connection's read loop only).</summary>
     public WebSocketFrameReader Reader { get; }
 
+    /// <summary>The client's address, as admitted (its connection slot is released with it).</summary>
+    public System.Net.IPAddress Address { get; init; } = System.Net.IPAddress.None;
+
     /// <summary>The signaling session this connection carries (set once the hub accepted it).</summary>
     public SignalingSession? Session { get; set; }
 
