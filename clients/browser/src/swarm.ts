@@ -41,8 +41,17 @@ export interface PeerStats {
 export const GRACE_MS = 2000;
 /** How long elections wait for connecting candidates that hold chunks. */
 export const SEEDER_GRACE_MS = 6000;
-/** How often a downloading viewer below maxPeers asks signaling for more candidates. */
+/** How often a downloading viewer below its outgoing limit asks signaling for more candidates. */
 const REJOIN_MS = 10_000;
+
+/**
+ * Connections a viewer opens itself: maxPeers less a quarter kept for offers from newcomers. Signaling skips
+ * peers at their connection limit; when every viewer dialled up to maxPeers, 9 viewers with maxPeers 8 made a
+ * full mesh, and the 10th (swarm bench, N = 12) got no candidates and fetched everything from the origin.
+ */
+export function outgoingLimit(maxPeers: number): number {
+  return Math.max(1, maxPeers - Math.ceil(maxPeers / 4));
+}
 
 interface Incoming {
   requestId: number;
@@ -126,7 +135,7 @@ export class Swarm {
     sig.addEventListener("joined", this.onJoined);
     // Below maxPeers while downloading, ask again for candidates (peers leave; new ones arrive).
     this.rejoinTimer = setInterval(() => {
-      if (!this.held.complete && this.links.size < this.host.maxPeers && sig.connected) void this.join().catch(() => undefined);
+      if (!this.held.complete && this.links.size < outgoingLimit(this.host.maxPeers) && sig.connected) void this.join().catch(() => undefined);
     }, REJOIN_MS);
     if (!sig.connected) {
       // Signaling is down: start over HTTP now; join when it comes back.
@@ -163,7 +172,7 @@ export class Swarm {
       bitfield: this.advertised(),
       maxConnections: this.host.maxPeers,
       connections: this.links.size,
-      want: this.host.maxPeers,
+      want: outgoingLimit(this.host.maxPeers),
     });
   }
 
@@ -175,7 +184,7 @@ export class Swarm {
   private connectTo(peers: CandidatePeer[]): void {
     if (this.closed) return;
     for (const p of peers) {
-      if (this.links.size >= this.host.maxPeers) break;
+      if (this.links.size >= outgoingLimit(this.host.maxPeers)) break;
       if (this.links.has(p.peer_id) || this.banned.has(p.peer_id)) continue;
       this.connect(p.peer_id);
     }
