@@ -55,6 +55,8 @@ export interface SchedulerOptions {
   timeoutBackoffMs: number;
   /** A peer silent this long with requests in flight has them duplicated at other holders. */
   stragglerMs: number;
+  /** After the start-up grace, a newcomer waits this long before fetching chunks it is elected for. */
+  electionSettleMs: number;
 }
 
 export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLength" | "strategy" | "mode"> = {
@@ -72,8 +74,13 @@ export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLe
   busyBackoffMs: 500,
   timeoutBackoffMs: 10_000,
   // Measured in the swarm bench (32 MiB, 12 viewers on 2 cores): stalled links resumed after 2-4 s while other
-  // holders were idle; 1.5 s is ~30 chunk times at a working link's 20 MB/s, so a busy link is not mistaken.
-  stragglerMs: 1500,
+  // holders were idle. 2.5 s is ~50 chunk times at a working link's 20 MB/s; at 1.5 s, under a load average of
+  // 20-40, CPU-starved links that were about to resume were duplicated and the losers' bytes wasted.
+  stragglerMs: 2500,
+  // A newcomer cannot see the origin fetches its neighbours started while it was not there (they elected
+  // themselves); those finish and are announced (HAVE) within a few chunk times (3 x 1 MiB at a shared
+  // 100 Mbit/s origin: 250 ms). Without it the swarm bench (N = 8, capped) pulled 1.16 origin copies.
+  electionSettleMs: 750,
 };
 
 export type Action =
@@ -131,6 +138,7 @@ export class Scheduler {
   private httpInflight = 0;
   private graceUntil: number;
   private electionGraceUntil = 0;
+  private graceEnded = false;
   private readPos = 0;
   private readWaitSince: number | undefined;
   private firstChunk: number | undefined;
@@ -184,6 +192,8 @@ export class Scheduler {
   endGrace(now: number): void {
     this.graceUntil = Math.min(this.graceUntil, now);
     this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+    if (!this.graceEnded && this.peers.size > 0) this.electionGraceUntil = Math.max(this.electionGraceUntil, now + this.o.electionSettleMs);
+    this.graceEnded = true;
   }
 
   /**

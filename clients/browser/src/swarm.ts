@@ -41,8 +41,13 @@ export interface PeerStats {
 export const GRACE_MS = 2000;
 /** How long elections wait for connecting candidates that hold chunks. */
 export const SEEDER_GRACE_MS = 6000;
-/** How often a downloading viewer below its outgoing limit asks signaling for more candidates. */
-const REJOIN_MS = 10_000;
+/**
+ * How often a downloading viewer below its outgoing limit asks signaling for more candidates: 3 s, because a
+ * late joiner handed only a few new, chunk-poor candidates (holders at their limit are skipped) otherwise elects
+ * itself for the chunks they lack and costs origin copies (swarm bench N = 12: 10 origin chunks for the last
+ * viewer with a 10 s period) until seeders free slots.
+ */
+const REJOIN_MS = 3000;
 
 /**
  * Connections a viewer opens itself: maxPeers less a quarter kept for offers from newcomers. Signaling skips

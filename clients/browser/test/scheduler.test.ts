@@ -129,6 +129,36 @@ test("elections wait while a candidate holding chunks is still connecting; the f
   assert.equal(http(t.tick(10)).length, 8);
 });
 
+test("a newcomer waits electionSettleMs after the grace before fetching its elected chunks; HAVEs meanwhile count", () => {
+  const s = make({ chunkCount: 8, httpConcurrency: 8, electionSettleMs: 750 }, 2000);
+  s.addPeer("a", new Bitfield(8), 100);
+  s.endGrace(100);
+  // The first chunk (no holder) goes to the origin at once; elected chunks wait for the neighbour's in-flight fetches.
+  assert.deepEqual(http(s.tick(100)), [0]);
+  assert.equal(s.nextWake(100), 850);
+  s.peerHave("a", 3, 400); // a's fetch that was in flight when we arrived
+  const later = http(s.tick(850));
+  const mine = [1, 2, 4, 5, 6, 7].filter((i) => ownerRank("me", ["a"], i) === 0);
+  assert.deepEqual(later, mine);
+  assert.ok(!later.includes(3));
+});
+
+test("only the first end of the grace settles elections; later ones do not hold them again", () => {
+  const s = make({ chunkCount: 4, httpConcurrency: 4, electionSettleMs: 750 }, 2000);
+  s.addPeer("a", new Bitfield(4), 0);
+  s.endGrace(0);
+  s.tick(0);
+  s.endGrace(800);
+  const mine = [1, 2, 3].filter((i) => ownerRank("me", ["a"], i) === 0);
+  assert.deepEqual(http(s.tick(800)), mine);
+});
+
+test("alone, a viewer does not wait to settle: nobody else can be fetching", () => {
+  const s = make({ chunkCount: 4, httpConcurrency: 4, electionSettleMs: 750 }, 2000);
+  s.endGrace(0);
+  assert.deepEqual(http(s.tick(0)), [0, 1, 2, 3]);
+});
+
 test("the first chunk comes from the origin after the grace only when no peer holds it", () => {
   const s = make({ httpConcurrency: 8 }, 0);
   // Make "x" own chunk 0.
