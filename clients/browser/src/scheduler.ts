@@ -188,10 +188,14 @@ export class Scheduler {
     return this.banned.has(id);
   }
 
-  /** Ends the start-up grace (every expected peer said HELLO, or there are none). */
-  endGrace(now: number): void {
+  /**
+   * Ends the start-up grace (every expected peer said HELLO, or there are none). `keepElectionHold`: the viewer
+   * has few neighbours in a swarm whose candidates hold chunks, so chunks its neighbours lack are most likely held
+   * by peers it is not connected to yet: a `holdElections` in force stays (it is not cut short by the HELLOs).
+   */
+  endGrace(now: number, keepElectionHold = false): void {
     this.graceUntil = Math.min(this.graceUntil, now);
-    this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+    if (!keepElectionHold) this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
     if (!this.graceEnded && this.peers.size > 0) this.electionGraceUntil = Math.max(this.electionGraceUntil, now + this.o.electionSettleMs);
     this.graceEnded = true;
   }

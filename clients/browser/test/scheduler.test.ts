@@ -153,6 +153,22 @@ test("only the first end of the grace settles elections; later ones do not hold 
   assert.deepEqual(http(s.tick(800)), mine);
 });
 
+test("an under-connected newcomer keeps the election hold past the HELLOs; a well-connected one does not", () => {
+  for (const keep of [true, false]) {
+    const s = make({ chunkCount: 4, httpConcurrency: 4, electionSettleMs: 0 }, 2000);
+    s.addPeer("a", new Bitfield(4), 0);
+    s.holdElections(6000);
+    s.endGrace(100, keep);
+    const mine = [1, 2, 3].filter((i) => ownerRank("me", ["a"], i) === 0);
+    // The first chunk never waits; the elected ones wait for the hold only when it is kept.
+    assert.deepEqual(http(s.tick(100)), keep ? [0] : [0, ...mine]);
+    if (keep) {
+      assert.deepEqual(http(s.tick(5999)), []);
+      assert.deepEqual(http(s.tick(6000)), mine);
+    }
+  }
+});
+
 test("alone, a viewer does not wait to settle: nobody else can be fetching", () => {
   const s = make({ chunkCount: 4, httpConcurrency: 4, electionSettleMs: 750 }, 2000);
   s.endGrace(0);
