@@ -225,8 +225,10 @@ public sealed class RtcBench : IBenchSuite
     private static async Task CsharpThroughputAsync(int size)
     {
         // Own sockets handed in, so the bench can read their system-call counters.
-        await using var muxA = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        await using var muxB = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        // RTC_BENCH_GSO=1: segmented sends too (off by default, see UdpMuxOptions.UseSegmentationOffload).
+        var gso = Environment.GetEnvironmentVariable("RTC_BENCH_GSO") == "1";
+        await using var muxA = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseSegmentationOffload = gso });
+        await using var muxB = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseSegmentationOffload = gso });
         await using var a = new RtcPeerConnection(Config(mux: muxA));
         await using var b = new RtcPeerConnection(Config(mux: muxB));
         var channel = a.CreateDataChannel("bulk");
@@ -323,7 +325,8 @@ public sealed class RtcBench : IBenchSuite
         await using var browser = await Chromium.OpenAsync(new Uri(server.BaseUri, "/test/rtc-peer.html")).ConfigureAwait(false);
         var page = browser.Page;
         await page.EvaluateAsync("() => makePc()").ConfigureAwait(false);
-        await using var pc = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback });
+        await using var chromeMux = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = Environment.GetEnvironmentVariable("RTC_BENCH_NO_OFFLOADS") != "1", UseSegmentationOffload = Environment.GetEnvironmentVariable("RTC_BENCH_GSO") == "1" });
+        await using var pc = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback, UdpMux = chromeMux });
         var sw = Stopwatch.StartNew();
         var channel = pc.CreateDataChannel("data");
         var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

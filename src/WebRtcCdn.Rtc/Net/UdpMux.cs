@@ -68,7 +68,7 @@ public sealed class UdpMux : IAsyncDisposable
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         if (options.UseOffloads && LinuxUdp.IsAvailable)
         {
-            _segmentation = LinuxUdp.ProbeSegmentation(socket);
+            _segmentation = options.UseSegmentationOffload && LinuxUdp.ProbeSegmentation(socket);
             ReceiveCoalescing = LinuxUdp.EnableGro(socket);
             _nativeReceive = true;
         }

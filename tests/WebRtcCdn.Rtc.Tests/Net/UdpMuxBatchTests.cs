@@ -113,7 +113,7 @@ public class UdpMuxBatchTests
     [InlineData(false, false)]
     public async Task Batches_arrive_byte_exact_in_order_with_and_without_offloads(bool senderOffloads, bool receiverOffloads)
     {
-        await using var sender = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = senderOffloads });
+        await using var sender = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = senderOffloads, UseSegmentationOffload = senderOffloads });
         await using var receiver = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = receiverOffloads });
         var fromSender = new Collector();
         var fromReceiver = new Collector();
