@@ -206,6 +206,16 @@ public sealed class RawSignalingListenerTests
         await a.ExpectAsync("welcome");
     }
 
+    [Fact]
+    public async Task A_listen_address_in_use_fails_the_start_with_the_key_path()
+    {
+        using var taken = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => TestServer.StartAsync(o => o.Signaling.Listen = new ListenAddress("127.0.0.1", port)));
+        Assert.Equal("webrtc_cdn.signaling.listen", e.Path);
+    }
+
     private static Task<TestServer> StartAsync(Action<WebRtcCdnOptions>? configure = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? builder = null) =>
         TestServer.StartAsync(
             o =>
