@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
 using WebRtcCdn.Core.Configuration;
 using WebRtcCdn.Core.Signaling;
 using WebRtcCdn.Server.Observability;
@@ -22,7 +23,7 @@ namespace WebRtcCdn.Server.Signaling.Transport;
 /// </para>
 /// <para>The object is its own lock (nothing else locks on it): a separate lock object would cost 40 bytes per peer.</para>
 /// </summary>
-public sealed class RawSignalingConnection : IMessageConnection
+public sealed partial class RawSignalingConnection : IMessageConnection
 {
     /// <summary>
     /// Receive buffer rented per read: a signaling message is a few hundred bytes, an SDP offer a few KB; larger
@@ -167,6 +168,12 @@ public sealed class RawSignalingConnection : IMessageConnection
         {
             // The client went away or the connection was aborted: the session ends below.
         }
+#pragma warning disable CA1031 // Nothing awaits this connection's task: a bug is logged, and this connection alone ends.
+        catch (Exception e)
+        {
+            LogFailed(_shared.Log, e);
+        }
+#pragma warning restore CA1031
         finally
         {
             if (buffer is not null)
@@ -594,12 +601,17 @@ public sealed class RawSignalingConnection : IMessageConnection
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "A connection of the dedicated /signaling listener failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+
     private static bool IsConnectionGone(Exception e) =>
         e is SocketException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException;
 
     /// <summary>What every connection of the listener shares (one reference per connection).</summary>
-    public sealed class Shared(SignalingHub hub, ConnectionAdmission admission, OriginPolicy origins, SignalingMetrics metrics, TimeProvider time, SignalingLimitsOptions limits)
+    public sealed class Shared(SignalingHub hub, ConnectionAdmission admission, OriginPolicy origins, SignalingMetrics metrics, TimeProvider time, SignalingLimitsOptions limits, ILogger log)
     {
+        public ILogger Log { get; } = log;
+
         public SignalingHub Hub { get; } = hub;
 
         public ConnectionAdmission Admission { get; } = admission;

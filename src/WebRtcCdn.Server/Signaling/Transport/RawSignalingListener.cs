@@ -61,7 +61,7 @@ public sealed partial class RawSignalingListener(
         }
 
         _listener = listener;
-        var shared = new RawSignalingConnection.Shared(hub, admission, origins, metrics, time, options.Signaling.Limits);
+        var shared = new RawSignalingConnection.Shared(hub, admission, origins, metrics, time, options.Signaling.Limits, logger);
         _accepting = AcceptLoopAsync(listener, shared);
         LogListening(logger, listener.LocalEndPoint!);
         return Task.CompletedTask;
