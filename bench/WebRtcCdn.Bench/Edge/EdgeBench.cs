@@ -56,6 +56,12 @@ public sealed class EdgeBench : IBenchSuite
             var edge = server.Services.GetRequiredService<EdgeSeeder>();
             var manifest = await Downloader.FetchManifestAsync(http, server.BaseUri, id, CancellationToken.None);
 
+            if (args.Contains("breakdown"))
+            {
+                await BreakdownAsync(http, server.BaseUri, manifest, edge);
+                return 0;
+            }
+
             // Connections accepted per second: sequential connects until the cdn channel's HELLO arrived.
             await ConnectIdleAsync(http, server.BaseUri, manifest, 3); // warm-up (JIT, certificate)
             const int Connects = 40;
@@ -95,6 +101,38 @@ public sealed class EdgeBench : IBenchSuite
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    private static async Task BreakdownAsync(HttpClient http, Uri server, Manifest manifest, EdgeSeeder edge)
+    {
+        await CloseAsync(await ConnectIdleAsync(http, server, manifest, 3));
+        const int N = 20;
+        Settle();
+        var before = RetainedObjects.Snapshot(edge);
+        var idle = await ConnectIdleAsync(http, server, manifest, N);
+        Settle();
+        var after = RetainedObjects.Snapshot(edge);
+        var diff = RetainedObjects.Difference(before, after);
+        Console.WriteLine($"edge side, per peer: {diff.Sum(d => d.Bytes) / N / 1024.0:0.0} KiB (estimated from {N} peers)");
+        foreach (var (type, count, bytes) in diff.Take(45))
+        {
+            Console.WriteLine($"  {bytes / N,9} B  {count / (double)N,6:0.0}x  {type}");
+        }
+
+        foreach (var (array, count) in RetainedObjects.LargeArrays(before, after, 512))
+        {
+            Console.WriteLine($"  {count / (double)N,6:0.0}x {array}");
+        }
+
+        var clientSnap = RetainedObjects.Snapshot(idle);
+        var clientDiff = RetainedObjects.Difference(after, clientSnap);
+        Console.WriteLine($"client side, per peer: {clientDiff.Sum(d => d.Bytes) / N / 1024.0:0.0} KiB");
+        foreach (var (type, count, bytes) in clientDiff.Take(30))
+        {
+            Console.WriteLine($"  {bytes / N,9} B  {count / (double)N,6:0.0}x  {type}");
+        }
+
+        await CloseAsync(idle);
     }
 
     private static RtcConfiguration Loopback => new() { BindAddress = IPAddress.Loopback };

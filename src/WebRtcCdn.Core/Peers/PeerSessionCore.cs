@@ -69,6 +69,24 @@ public sealed class PeerSessionCore
 
     public bool HasOutput => _output.Count > 0;
 
+    /// <summary>Bytes of encoded frames waiting for <see cref="TryTakeOutput"/>.</summary>
+    public long OutputBytes { get; private set; }
+
+    /// <summary>Bytes of chunk data this session references for serving (released as the requests finish or the session closes).</summary>
+    public long HeldChunkBytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (var data in _loaded.Values)
+            {
+                total += data.Length;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>Sends our HELLO: call once, first.</summary>
     public void Start(TimeSpan now)
     {
@@ -92,6 +110,7 @@ public sealed class PeerSessionCore
     {
         if (_output.TryDequeue(out frame!))
         {
+            OutputBytes -= frame.Length;
             if (frame.Length > 1 && frame[1] == (byte)FrameType.Piece)
             {
                 _piecesPending--;
@@ -308,7 +327,7 @@ public sealed class PeerSessionCore
         }
     }
 
-    /// <summary>Ends the session: our requests fail, serving state and chunk references are released.</summary>
+    /// <summary>Ends the session: our requests fail, serving state, chunk references and unsent frames are released.</summary>
     public void Close(string reason)
     {
         if (IsClosed)
@@ -328,6 +347,9 @@ public sealed class PeerSessionCore
         _queued.Clear();
         _loaded.Clear();
         _loading.Clear();
+        _output.Clear(); // nobody will read them: the channel is going away
+        OutputBytes = 0;
+        _piecesPending = 0;
         _events.Enqueue(new SessionClosedEvent(reason));
     }
 
@@ -532,7 +554,9 @@ public sealed class PeerSessionCore
 
     private void Emit(WireFrame frame, TimeSpan now)
     {
-        _output.Enqueue(WireCodec.Encode(frame));
+        var encoded = WireCodec.Encode(frame);
+        _output.Enqueue(encoded);
+        OutputBytes += encoded.Length;
         _lastSend = now;
     }
 
