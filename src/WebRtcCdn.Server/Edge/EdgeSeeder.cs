@@ -137,7 +137,17 @@ public sealed class EdgeSeeder : IAsyncDisposable
 
         _connections[id] = connection;
         Interlocked.Increment(ref _accepted);
-        _ = DropIfNotOpenAsync(connection);
+        // The timer's state is the id, not the connection: a pending timeout must not keep a closed connection's whole
+        // graph (peer connection, session) alive for the rest of the 30 s (found by the edge bench's memory rounds).
+        connection.ConnectTimer = _time.CreateTimer(
+            static state =>
+            {
+                var (edge, connectionId) = ((EdgeSeeder, string))state!;
+                edge.DropIfNotOpen(connectionId);
+            },
+            (this, id),
+            ConnectTimeout,
+            Timeout.InfiniteTimeSpan);
         return (id, pc.LocalDescription!.Sdp);
     }
 
@@ -206,12 +216,11 @@ public sealed class EdgeSeeder : IAsyncDisposable
         });
     }
 
-    private async Task DropIfNotOpenAsync(EdgeConnection connection)
+    private void DropIfNotOpen(string id)
     {
-        await Task.Delay(ConnectTimeout, _time).ConfigureAwait(false);
-        if (connection.Session is null)
+        if (_connections.TryGetValue(id, out var connection) && connection.Session is null)
         {
-            await RemoveAsync(connection.Id, "no data channel within the connect timeout").ConfigureAwait(false);
+            _ = RemoveAsync(id, "no data channel within the connect timeout");
         }
     }
 
@@ -229,6 +238,8 @@ public sealed class EdgeSeeder : IAsyncDisposable
             connection.Removed = true;
             session = connection.Session;
         }
+
+        connection.ConnectTimer?.Dispose();
 
         if (session is not null)
         {
@@ -261,5 +272,8 @@ public sealed class EdgeSeeder : IAsyncDisposable
 
         /// <summary>Set (under the connection's lock) once removal started: no session may start after it.</summary>
         public bool Removed { get; set; }
+
+        /// <summary>Drops the connection when no channel opened in time; disposed on removal.</summary>
+        public ITimer? ConnectTimer { get; set; }
     }
 }
