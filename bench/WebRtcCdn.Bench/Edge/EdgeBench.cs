@@ -16,7 +16,9 @@ namespace WebRtcCdn.Bench.Edge;
 /// are the edge's alone, and Chromium viewers run in Debian's headless Chromium. Figures: connections accepted per
 /// second, memory per connected idle peer (edge side; the child reports the client side), throughput to 1, 4 and 8
 /// Chromium viewers and to 1 and 8 native fetchers (total MB/s, server CPU per MB, Chromium CPU per MB).
-/// Usage: <c>edge [size-MiB=32] [breakdown] [no-chromium] [idle=N]</c>.
+/// Usage: <c>edge [size-MiB=32] [idle=N (100)] [breakdown] [only-memory] [rounds] [no-chromium]</c>: <c>breakdown</c> lists
+/// what the idle peers keep reachable from the edge by type (<see cref="RetainedObjects"/>), <c>rounds</c> repeats the
+/// connect/leave memory round 5 times (a leak shows as a growing "after they left").
 /// </summary>
 public sealed class EdgeBench : IBenchSuite
 {
