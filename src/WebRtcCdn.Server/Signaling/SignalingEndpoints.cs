@@ -42,7 +42,7 @@ public static class SignalingEndpoints
             sp.GetRequiredService<SignalingMetrics>(),
             sp.GetRequiredService<TransferStats>(),
             sp.GetService<ISignalingCluster>()));
-        services.AddSingleton<TrackerHub>();
+        services.AddTracker(options);
         services.AddHostedService<SignalingStartup>();
         return services;
     }
