@@ -19,8 +19,12 @@ import { ownerRank, ranking } from "./election.js";
  *   in a streamed read, the chunk the reader waits for goes to the origin once it is `stallDeadlineMs`
  *   overdue (never worse than HTTP).
  * - A rejected, timed-out or corrupt request moves to another holder, or to the origin when none is left.
- * - End-game: when every missing chunk is in flight, idle peers duplicate the slowest requests; the first
- *   copy to arrive wins and the others are cancelled.
+ * - Slow start: a peer gets one request until it has delivered a chunk (a new link's first transfer can
+ *   stall for seconds inside Chromium's SCTP; one chunk waiting on it is better than four).
+ * - Stragglers: an idle peer (nothing new to fetch) duplicates the in-flight request
+ *   expected to finish last, when it would deliver it in under half the time (a silent peer's requests
+ *   qualify after `stragglerMs`); the first copy to arrive wins and the others are cancelled. This is the
+ *   end-game, and it also keeps one slow peer from holding up a viewer mid-download.
  */
 export const HTTP = "(origin)";
 
@@ -49,6 +53,10 @@ export interface SchedulerOptions {
   busyBackoffMs: number;
   /** How long a first time-out keeps a peer out of one chunk (a second one keeps it out for good). */
   timeoutBackoffMs: number;
+  /** A peer silent this long with requests in flight has them duplicated at other holders. */
+  stragglerMs: number;
+  /** After the start-up grace, a newcomer waits this long before fetching chunks it is elected for. */
+  electionSettleMs: number;
 }
 
 export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLength" | "strategy" | "mode"> = {
@@ -65,6 +73,14 @@ export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLe
   requestTimeoutMs: 30000,
   busyBackoffMs: 500,
   timeoutBackoffMs: 10_000,
+  // Measured in the swarm bench (32 MiB, 12 viewers on 2 cores): stalled links resumed after 2-4 s while other
+  // holders were idle. 2.5 s is ~50 chunk times at a working link's 20 MB/s; at 1.5 s, under a load average of
+  // 20-40, CPU-starved links that were about to resume were duplicated and the losers' bytes wasted.
+  stragglerMs: 2500,
+  // A newcomer cannot see the origin fetches its neighbours started while it was not there (they elected
+  // themselves); those finish and are announced (HAVE) within a few chunk times (3 x 1 MiB at a shared
+  // 100 Mbit/s origin: 250 ms). Without it the swarm bench (N = 8, capped) pulled 1.16 origin copies.
+  electionSettleMs: 750,
 };
 
 export type Action =
@@ -95,6 +111,10 @@ interface PeerState {
 
 /** Optimistic first estimate for a peer (10 MB/s), so new peers get tried. */
 const INITIAL_RATE = 10_000;
+/** Requests a peer gets before its first delivery (slow start). */
+const FIRST_REQUESTS = 1;
+/** A duplicate is sent only when the other holder is expected to deliver in under 1 / this of the time left. */
+const DUPLICATE_GAIN = 2;
 const EWMA_ALPHA = 0.3;
 /** After this many back-up step-ins for its chunks, a peer no longer counts as an owner candidate. */
 const MAX_OVERDUE = 2;
@@ -118,6 +138,7 @@ export class Scheduler {
   private httpInflight = 0;
   private graceUntil: number;
   private electionGraceUntil = 0;
+  private graceEnded = false;
   private readPos = 0;
   private readWaitSince: number | undefined;
   private firstChunk: number | undefined;
@@ -167,10 +188,16 @@ export class Scheduler {
     return this.banned.has(id);
   }
 
-  /** Ends the start-up grace (every expected peer said HELLO, or there are none). */
-  endGrace(now: number): void {
+  /**
+   * Ends the start-up grace (every expected peer said HELLO, or there are none). `keepElectionHold`: the viewer
+   * has few neighbours in a swarm whose candidates hold chunks, so chunks its neighbours lack are most likely held
+   * by peers it is not connected to yet: a `holdElections` in force stays (it is not cut short by the HELLOs).
+   */
+  endGrace(now: number, keepElectionHold = false): void {
     this.graceUntil = Math.min(this.graceUntil, now);
-    this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+    if (!keepElectionHold) this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+    if (!this.graceEnded && this.peers.size > 0) this.electionGraceUntil = Math.max(this.electionGraceUntil, now + this.o.electionSettleMs);
+    this.graceEnded = true;
   }
 
   /**
@@ -343,11 +370,11 @@ export class Scheduler {
     return false;
   }
 
-  private bestPeer(chunk: number, now: number, exclude?: Set<number>): PeerState | undefined {
+  private bestPeer(chunk: number, now: number, exclude?: Set<number>, idleOnly = false): PeerState | undefined {
     let best: PeerState | undefined;
     let bestScore = -1;
     for (const p of this.peers.values()) {
-      if (p.inflight >= this.o.maxConcurrentTransfers || !this.usable(p, chunk, now)) continue;
+      if (p.inflight >= (idleOnly ? 1 : this.limit(p)) || !this.usable(p, chunk, now)) continue;
       if (exclude) {
         let already = false;
         for (const id of exclude) if (this.requests.get(id)?.source === p.id) already = true;
@@ -360,6 +387,29 @@ export class Scheduler {
       }
     }
     return best;
+  }
+
+  /** In-flight requests a peer may have: one until it has delivered a chunk (slow start), then the cap. */
+  private limit(p: PeerState): number {
+    return p.rate === undefined ? Math.min(FIRST_REQUESTS, this.o.maxConcurrentTransfers) : this.o.maxConcurrentTransfers;
+  }
+
+  /** Milliseconds a chunk takes at a peer's estimated rate. */
+  private chunkTime(p: PeerState, chunk: number): number {
+    return this.o.chunkLength(chunk) / (p.rate ?? INITIAL_RATE);
+  }
+
+  /**
+   * When request `r` is expected to finish, in ms from now: the chunks queued at its peer up to and including
+   * it, at the peer's rate. Infinity when the peer has been silent for `stragglerMs`.
+   */
+  private expectedLeft(r: Request, now: number): number {
+    const p = this.peers.get(r.source);
+    if (!p) return Infinity;
+    if (now - Math.max(p.lastActivity, r.started) >= this.o.stragglerMs) return Infinity;
+    let queued = 0;
+    for (const q of this.requests.values()) if (q.source === r.source && (q.started < r.started || (q.started === r.started && q.id <= r.id))) queued += this.o.chunkLength(q.chunk);
+    return queued / (p.rate ?? INITIAL_RATE);
   }
 
   private wanted(): number[] {
@@ -407,7 +457,6 @@ export class Scheduler {
     const inGrace = now < this.graceUntil;
     const originOnly = this.o.mode === "origin-only";
     const electors = this.electionPeers();
-    let allInFlight = true;
     for (const chunk of this.wanted()) {
       const inflight = this.byChunk.get(chunk);
       const streamedUrgent =
@@ -419,7 +468,6 @@ export class Scheduler {
         }
         continue;
       }
-      allInFlight = false;
       if (originOnly) {
         if (this.httpInflight < this.o.httpConcurrency) push(out, this.http(chunk, now));
         continue;
@@ -465,17 +513,36 @@ export class Scheduler {
         push(out, this.http(chunk, now));
       }
     }
-    // End-game: every missing chunk is in flight; idle peers duplicate requests held up at slower peers.
-    if (allInFlight && !originOnly) {
-      for (const [chunk, ids] of this.byChunk) {
-        if (ids.size >= 2) continue;
-        const peer = this.bestPeer(chunk, now, ids);
-        if (!peer || peer.inflight > 0) continue;
-        const r = this.add(chunk, peer.id, now);
-        out.push({ kind: "request", requestId: r.id, chunk, peer: peer.id });
-      }
-    }
+    // Stragglers (and the end-game): peers with spare capacity have nothing new to fetch; they duplicate the
+    // requests expected to finish last, when clearly faster.
+    if (!originOnly) this.duplicateStragglers(now, out);
     return out;
+  }
+
+  private duplicateStragglers(now: number, out: Action[]): void {
+    // Only idle peers duplicate: every duplicate costs up to a chunk of upload thrown away by the loser, and on
+    // a CPU-bound machine (12 Chromium viewers on 2 cores) that waste slows everyone.
+    let idle = false;
+    for (const p of this.peers.values()) if (p.inflight === 0) idle = true;
+    if (!idle) return;
+    const candidates: Array<{ r: Request; left: number }> = [];
+    for (const ids of this.byChunk.values()) {
+      if (ids.size !== 1) continue;
+      const r = this.requests.get(ids.values().next().value!)!;
+      if (r.source === HTTP) continue;
+      candidates.push({ r, left: this.expectedLeft(r, now) });
+    }
+    candidates.sort((a, b) => b.left - a.left);
+    for (const { r, left } of candidates) {
+      const ids = this.byChunk.get(r.chunk)!;
+      const peer = this.bestPeer(r.chunk, now, ids, true);
+      if (!peer) continue;
+      // The new holder's own queue counts: a duplicate behind three other chunks is no gain.
+      const mine = (peer.inflight + 1) * this.chunkTime(peer, r.chunk);
+      if (mine * DUPLICATE_GAIN >= left) continue;
+      const d = this.add(r.chunk, peer.id, now);
+      out.push({ kind: "request", requestId: d.id, chunk: r.chunk, peer: peer.id });
+    }
   }
 
   private hasHttp(ids: Set<number>): boolean {
@@ -498,6 +565,9 @@ export class Scheduler {
     for (const r of this.requests.values()) {
       const p = this.peers.get(r.source);
       if (p) t = Math.min(t, p.lastActivity + this.o.peerIdleTimeoutMs);
+      // A straggler's turn to be duplicated (only while it still has a single copy in flight).
+      const silentAt = Math.max(p?.lastActivity ?? r.started, r.started) + this.o.stragglerMs;
+      if (p && silentAt > now && this.byChunk.get(r.chunk)?.size === 1) t = Math.min(t, silentAt);
       t = Math.min(t, r.started + this.o.requestTimeoutMs);
     }
     for (const [chunk, since] of this.waitStart) if (!this.have.has(chunk)) t = Math.min(t, since + this.o.ownerBackoffMs);

@@ -69,6 +69,18 @@ internal sealed class SwarmHarness : IAsyncDisposable
         return new SwarmHarness(server, store, content, body.RootElement.GetProperty("id").GetString()!);
     }
 
+    /// <summary>Publishes more content (its media type from the name's extension); returns its content id.</summary>
+    public async Task<string> PublishAsync(byte[] bytes, string name)
+    {
+        using var http = Server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/content?name={Uri.EscapeDataString(name)}") { Content = new ByteArrayContent(bytes) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishToken);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("id").GetString()!;
+    }
+
     /// <summary>Opens a viewer and starts its fetch (not awaited: see <see cref="Viewer.ResultAsync"/>).</summary>
     public async Task<Viewer> StartViewerAsync(object? sdkOptions = null, object? fetchOptions = null)
     {
