@@ -28,6 +28,7 @@ public sealed class PeerSession : IAsyncDisposable
     private readonly ITimer _timer;
     private volatile bool[] _remoteHas;
     private Task? _run;
+    private int _disposed;
 
     public PeerSession(IPeerChannel channel, Manifest manifest, IChunkSource source, PeerSessionOptions? options = null, TimeProvider? time = null)
     {
@@ -96,6 +97,12 @@ public sealed class PeerSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a session is shared by its owner (a swarm member) and its user (a downloader), and both dispose it.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _inputs.Writer.TryWrite(new CloseCommand("closed locally"));
         if (_run is not null)
         {
