@@ -41,7 +41,7 @@ public sealed class PeerSession : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _start = _time.GetTimestamp();
         Manifest = manifest;
-        _core = new PeerSessionCore(manifest, source.Has, options, Now);
+        _core = new PeerSessionCore(manifest, source.Has, options, Now, source.CanServe);
         _sends = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Math.Max(1, options.MaxPendingOutput)) { SingleReader = true, SingleWriter = true });
         _remoteHas = new bool[manifest.ChunkCount];
         _timer = _time.CreateTimer(_ => _inputs.Writer.TryWrite(Tick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

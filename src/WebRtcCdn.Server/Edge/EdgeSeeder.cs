@@ -28,17 +28,19 @@ public sealed class EdgeSeeder : IAsyncDisposable
     private readonly EdgeOptions _options;
     private readonly OriginContent _content;
     private readonly ILogger<EdgeSeeder> _logger;
+    private readonly PullThrough? _pull;
     private readonly ConcurrentDictionary<string, EdgeConnection> _connections = new();
     private readonly Lock _muxLock = new();
     private UdpMux? _mux;
     private long _accepted;
 
-    public EdgeSeeder(WebRtcCdnOptions options, OriginContent content, ILogger<EdgeSeeder> logger)
+    public EdgeSeeder(WebRtcCdnOptions options, OriginContent content, ILogger<EdgeSeeder> logger, PullThrough? pull = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Edge;
         _content = content;
         _logger = logger;
+        _pull = pull;
     }
 
     public bool Enabled => _options.Enabled;
@@ -123,6 +125,30 @@ public sealed class EdgeSeeder : IAsyncDisposable
         return (id, pc.LocalDescription!.Sdp);
     }
 
+    /// <summary>Whether the connection still exists.</summary>
+    public bool Contains(string id) => _connections.ContainsKey(id);
+
+    /// <summary>
+    /// A remote candidate trickled through signaling (null: end-of-candidates). ICE-lite needs none (it learns the
+    /// peer's address from its checks), but a usable one does no harm; an unusable one (an mDNS name) is ignored.
+    /// </summary>
+    public async Task AddCandidateAsync(string id, RtcIceCandidate? candidate)
+    {
+        if (!_connections.TryGetValue(id, out var connection))
+        {
+            return;
+        }
+
+        try
+        {
+            await connection.PeerConnection.AddIceCandidateAsync(candidate).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ObjectDisposedException)
+        {
+            _logger.LogDebug("edge connection {Id}: candidate ignored: {Reason}", id, e.Message);
+        }
+    }
+
     /// <summary>Closes one connection (DELETE of its resource). False when unknown.</summary>
     public async Task<bool> CloseAsync(string id)
     {
@@ -170,7 +196,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
             IdleTimeout = _options.IdleTimeout,
             PingInterval = _options.IdleTimeout / 4,
         };
-        var session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest), options);
+        var session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest, _pull), options);
         connection.Session = session;
         _ = Task.Run(async () =>
         {
