@@ -37,6 +37,7 @@ public sealed class NativeSwarm : IAsyncDisposable
     private int _linkSeq;
     private int _haveDirty;
     private long _reported = -1;
+    private long _uploadedByEnded;
     private bool _started;
 
     public NativeSwarm(NativeSignalingClient signaling, Manifest manifest, IChunkSource source, NativeSwarmOptions? options = null, TimeProvider? time = null)
@@ -72,8 +73,8 @@ public sealed class NativeSwarm : IAsyncDisposable
     /// <summary>Open sessions.</summary>
     public IReadOnlyList<PeerSession> Sessions => [.. _links.Values.Select(l => l.Session).OfType<PeerSession>().Where(s => !s.IsClosed)];
 
-    /// <summary>Bytes uploaded by the live sessions.</summary>
-    public long BytesUploaded => _links.Values.Sum(l => l.Session?.BytesUploaded ?? 0);
+    /// <summary>Bytes uploaded to peers since the start (sessions that ended included).</summary>
+    public long BytesUploaded => Interlocked.Read(ref _uploadedByEnded) + _links.Values.Sum(l => l.Session?.BytesUploaded ?? 0);
 
     /// <summary>Joins the swarm and offers to the candidates. Rejoins by itself after a signaling reconnection.</summary>
     public async Task<IReadOnlyList<CandidatePeer>> StartAsync(CancellationToken cancellationToken = default)
@@ -342,9 +343,9 @@ public sealed class NativeSwarm : IAsyncDisposable
 
     private void Remove(Link link, string reason)
     {
-        if (_links.TryGetValue(link.RemoteId, out var current) && ReferenceEquals(current, link))
+        if (_links.TryRemove(new KeyValuePair<string, Link>(link.RemoteId, link)))
         {
-            _links.TryRemove(new KeyValuePair<string, Link>(link.RemoteId, link));
+            Interlocked.Add(ref _uploadedByEnded, link.Session?.BytesUploaded ?? 0);
             Interlocked.Exchange(ref _haveDirty, 1);
         }
 
