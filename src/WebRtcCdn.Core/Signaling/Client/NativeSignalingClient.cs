@@ -406,6 +406,8 @@ public sealed class NativeSignalingClient : IAsyncDisposable
     private async Task<string> ConnectionAsync(CancellationToken token)
     {
         using var socket = new ClientWebSocket();
+        // Armed at the welcome, before the connection is announced, so a tick can never be missed in between.
+        using var heartbeat = _time.CreateTimer(_ => TrySend(Write(w => w.WriteString("type", "ping"))), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         socket.Options.KeepAliveInterval = TimeSpan.Zero; // the protocol's own ping keeps the server's idle timer happy
         var uri = new UriBuilder(_endpoint) { Query = "v=1" + (_resumeToken is null ? string.Empty : "&resume=" + Uri.EscapeDataString(_resumeToken)) }.Uri;
         var buffer = new byte[_options.MaxMessageSize];
@@ -422,6 +424,7 @@ public sealed class NativeSignalingClient : IAsyncDisposable
 
             _welcome = welcome;
             _resumeToken = welcome.ResumeToken;
+            heartbeat.Change(welcome.HeartbeatInterval, welcome.HeartbeatInterval);
             IceServers = welcome.IceServers;
             while (_sends.Reader.TryRead(out _))
             {
@@ -435,7 +438,6 @@ public sealed class NativeSignalingClient : IAsyncDisposable
 
         using var connection = CancellationTokenSource.CreateLinkedTokenSource(token);
         var send = Task.Run(() => SendLoopAsync(socket, connection.Token), CancellationToken.None);
-        using var heartbeat = _time.CreateTimer(_ => TrySend(Write(w => w.WriteString("type", "ping"))), null, _welcome!.HeartbeatInterval, _welcome.HeartbeatInterval);
         string reason;
         try
         {

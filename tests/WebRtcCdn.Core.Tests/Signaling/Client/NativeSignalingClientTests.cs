@@ -132,6 +132,36 @@ public sealed class NativeSignalingClientTests
         await app.StopAsync();
     }
 
+    [Fact]
+    public async Task The_heartbeat_pings_at_the_interval_the_server_asked_for_in_virtual_time()
+    {
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.UseWebSockets();
+        app.Map("/signaling", async (HttpContext context) =>
+        {
+            using var ws = await context.WebSockets.AcceptWebSocketAsync();
+            await SendAsync(ws, """{"type":"welcome","v":1,"peer_id":"AAAA","resume_token":"t","heartbeat_interval":5000}""");
+            var buffer = new byte[1024];
+            var result = await ws.ReceiveAsync(buffer, CancellationToken.None);
+            received.TrySetResult(Encoding.UTF8.GetString(buffer, 0, result.Count));
+            while ((await ws.ReceiveAsync(buffer, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        });
+        await app.StartAsync();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var client = new NativeSignalingClient(new Uri(app.Urls.First()), time: time);
+        await client.ConnectAsync().WaitAsync(Guard);
+        time.Advance(TimeSpan.FromMilliseconds(4999));
+        Assert.False(received.Task.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("""{"type":"ping"}""", await received.Task.WaitAsync(Guard));
+        await app.StopAsync();
+    }
+
     private static Task SendAsync(WebSocket ws, string text) =>
         ws.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
 }
