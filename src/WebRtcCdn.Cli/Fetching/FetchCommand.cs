@@ -28,10 +28,11 @@ internal static class FetchCommand
     private static readonly TimeSpan EdgeConnectTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// After joining, the download waits this long for the first candidate's HELLO before HTTP may start, so chunks a
-    /// peer holds are not fetched from the origin meanwhile: 3 s, the browser SDK's signaling timeout plus its 2 s grace.
+    /// After joining, the download waits at most this long for the first candidate's HELLO before HTTP may start, so
+    /// chunks a peer holds are not fetched from the origin meanwhile. 10 s, as the direct edge connection's timeout: on a
+    /// loaded machine a connection takes seconds, and the wait ends at the first HELLO anyway.
     /// </summary>
-    private static readonly TimeSpan PeerGrace = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PeerGrace = EdgeConnectTimeout;
 
     public static Command Create()
     {

@@ -29,7 +29,7 @@ internal sealed class SwarmMembership : IAsyncDisposable
 
     /// <summary>
     /// Connects to the server's signaling, joins the content's swarm (role native) and offers to the candidates; waits
-    /// up to <paramref name="grace"/> for the first peer's HELLO when there are any. Null when signaling cannot be used
+    /// up to <paramref name="grace"/> for the first peer's HELLO when a candidate holds chunks. Null when signaling cannot be used
     /// (unreachable, refused): the caller goes on without the swarm. Throws <see cref="SignalingClientException"/> only
     /// when <paramref name="required"/> is set.
     /// </summary>
@@ -55,7 +55,7 @@ internal sealed class SwarmMembership : IAsyncDisposable
                 first.TrySetResult();
             };
             var candidates = await swarm.StartAsync(cancellationToken).ConfigureAwait(false);
-            if (candidates.Count > 0 && grace > TimeSpan.Zero)
+            if (candidates.Any(c => c.Chunks > 0) && grace > TimeSpan.Zero)
             {
                 // A bound on the wait, not a sleep: it ends at the first HELLO.
                 await Task.WhenAny(first.Task, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
