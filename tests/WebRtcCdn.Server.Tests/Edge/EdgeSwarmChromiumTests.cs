@@ -18,6 +18,12 @@ public sealed class EdgeSwarmChromiumTests
     private static ExternalProcess Cli(params string[] args) =>
         ExternalProcess.Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "webrtc-cdn.dll"), .. args]);
 
+    /// <summary>
+    /// With the origin's chunk path blocked, a viewer whose peers are slow to connect (a loaded 2-core machine) would spend
+    /// its origin attempts during the start-up grace and fail: the grace lasts until the candidates said HELLO instead.
+    /// </summary>
+    private static readonly object PatientViewer = new { tuning = new { graceMs = 60_000, seederGraceMs = 60_000 } };
+
     private static void EnableEdge(Core.Configuration.WebRtcCdnOptions o)
     {
         o.Edge.Enabled = true;
@@ -34,7 +40,7 @@ public sealed class EdgeSwarmChromiumTests
         for (var i = 0; i < 3; i++)
         {
             // The origin's chunk path is disabled for the viewers: only peers (the edge first) can deliver.
-            viewers.Add(await swarm.StartViewerAsync(blockOriginChunks: true));
+            viewers.Add(await swarm.StartViewerAsync(PatientViewer, blockOriginChunks: true));
         }
 
         foreach (var v in viewers)
@@ -94,7 +100,7 @@ public sealed class EdgeSwarmChromiumTests
             var line = await seed.WaitForLineAsync(l => l.StartsWith("seeding ", StringComparison.Ordinal) || l.StartsWith("webrtc-cdn", StringComparison.Ordinal), Timeout);
             Assert.StartsWith("seeding ", line, StringComparison.Ordinal);
             var id = line.Split(' ')[1];
-            var viewer = await swarm.StartViewerAsync(blockOriginChunks: true, contentId: id);
+            var viewer = await swarm.StartViewerAsync(PatientViewer, blockOriginChunks: true, contentId: id);
             var r = await viewer.ResultAsync();
             Assert.True(Convert.ToHexStringLower(SHA256.HashData(content)) == r.Hash, $"the viewer got other bytes: {r}\n{viewer.Log}\n{seed.StandardError}");
             Assert.Equal(content.Length, r.FromPeers);
