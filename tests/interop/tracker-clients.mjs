@@ -1,17 +1,19 @@
 // Two or more real bittorrent-tracker clients (npm, the WebTorrent tracker client) meet through the tracker
-// at the URL given as argv[2], open WebRTC data channels to each other (@roamhq/wrtc) and exchange a
+// at the URL given as argv[2] (a comma-separated list spreads the clients over several tracker nodes: client i
+// announces to URL i mod n), open WebRTC data channels to each other (@roamhq/wrtc) and exchange a
 // message. Prints one JSON line per event; exits 0 once every client has received data from a peer,
 // 1 on a tracker warning/error or after the guard timeout (argv[4] ms, default 60000).
-// Usage: node tracker-clients.mjs ws://127.0.0.1:PORT/announce [clients=2] [timeoutMs=60000]
+// Usage: node tracker-clients.mjs ws://127.0.0.1:PORT/announce[,ws://...] [clients=2] [timeoutMs=60000]
 import Client from 'bittorrent-tracker'
 import wrtc from '@roamhq/wrtc'
 import { randomBytes } from 'node:crypto'
 
 const announce = process.argv[2]
+const urls = (announce ?? '').split(',').filter((u) => u.length > 0)
 const count = Number(process.argv[3] ?? 2)
 const timeoutMs = Number(process.argv[4] ?? 60000)
-if (!announce || !(count >= 2)) {
-  console.error('usage: node tracker-clients.mjs WS_URL [clients>=2] [timeoutMs]')
+if (urls.length === 0 || !(count >= 2)) {
+  console.error('usage: node tracker-clients.mjs WS_URL[,WS_URL...] [clients>=2] [timeoutMs]')
   process.exit(2)
 }
 
@@ -35,11 +37,15 @@ setTimeout(() => finish(1, `timeout after ${timeoutMs} ms`), timeoutMs).unref()
 for (let i = 0; i < count; i++) {
   const name = `client${i}`
   const peerId = Buffer.concat([Buffer.from('-WW0001-'), randomBytes(12)])
-  const client = new Client({ infoHash, peerId, announce: [announce], port: 6881 + i, wrtc })
+  // bittorrent-tracker shares one socket per announce URL within a process, and every client on a socket handles
+  // every message for its info_hash: an offer meant for one client would be answered by all of them, and the
+  // offerer's second answer fails its connection. Real clients are one per process (or per torrent), so each
+  // client gets its own URL (a query the tracker ignores), hence its own socket.
+  const client = new Client({ infoHash, peerId, announce: [`${urls[i % urls.length]}?client=${i}`], port: 6881 + i, wrtc })
   clients.push(client)
   client.on('error', (err) => finish(1, `${name} error: ${err.message}`))
   client.on('warning', (err) => finish(1, `${name} warning: ${err.message}`))
-  client.on('update', (data) => log({ event: 'update', client: name, complete: data.complete, incomplete: data.incomplete }))
+  client.on('update', (data) => log({ event: 'update', client: name, tracker: urls[i % urls.length], complete: data.complete, incomplete: data.incomplete }))
   client.on('peer', (peer) => {
     log({ event: 'peer', client: name, peer: peer.id })
     peer.on('connect', () => {

@@ -62,8 +62,32 @@ public sealed class ClientMessage
     /// <summary>Opaque connection id (offer, answer, candidate).</summary>
     public string? ConnectionId { get; init; }
 
-    public string? Sdp { get; init; }
+    /// <summary>
+    /// The <c>sdp</c> value exactly as the client sent it: a JSON string token with its quotes and escapes, a slice of
+    /// the parsed input (valid as long as that buffer is). A relay forwards these bytes as they are, so an offer is
+    /// never decoded to a string and encoded again.
+    /// </summary>
+    public ReadOnlyMemory<byte> SdpJson { get; init; }
+
+    /// <summary>The candidate object, string or null as raw JSON, a slice of the parsed input like <see cref="SdpJson"/>.</summary>
+    public ReadOnlyMemory<byte> CandidateUtf8 { get; init; }
+
+    /// <summary>The SDP, decoded (for callers that need the text; the relay path does not).</summary>
+    public string? Sdp
+    {
+        get
+        {
+            if (SdpJson.IsEmpty)
+            {
+                return null;
+            }
+
+            var reader = new System.Text.Json.Utf8JsonReader(SdpJson.Span);
+            reader.Read();
+            return reader.GetString();
+        }
+    }
 
     /// <summary>The candidate object as raw JSON (<c>null</c> JSON for end-of-candidates).</summary>
-    public string? CandidateJson { get; init; }
+    public string? CandidateJson => CandidateUtf8.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(CandidateUtf8.Span);
 }

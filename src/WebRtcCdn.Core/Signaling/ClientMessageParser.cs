@@ -60,9 +60,9 @@ public static class ClientMessageParser
                     "join" => Join(root, id),
                     "leave" => SignalingParseResult.Success(new ClientMessage { Type = ClientMessageType.Leave, Id = id, Swarm = SwarmId(root) }),
                     "have" => Have(root, id),
-                    "offer" => Relay(root, id, ClientMessageType.Offer),
-                    "answer" => Relay(root, id, ClientMessageType.Answer),
-                    "candidate" => Relay(root, id, ClientMessageType.Candidate),
+                    "offer" => Relay(utf8, root, id, ClientMessageType.Offer),
+                    "answer" => Relay(utf8, root, id, ClientMessageType.Answer),
+                    "candidate" => Relay(utf8, root, id, ClientMessageType.Candidate),
                     "ice-servers" => SignalingParseResult.Success(new ClientMessage { Type = ClientMessageType.IceServers, Id = id }),
                     "ping" => SignalingParseResult.Success(new ClientMessage { Type = ClientMessageType.Ping, Id = id }),
                     var other => SignalingParseResult.Fail(SignalingErrorCodes.UnknownType, $"unknown message type '{Truncate(other)}'", id),
@@ -152,12 +152,12 @@ public static class ClientMessageParser
         return (chunks, total, bitfield);
     }
 
-    private static SignalingParseResult Relay(JsonElement root, long? id, ClientMessageType type)
+    private static SignalingParseResult Relay(ReadOnlyMemory<byte> utf8, JsonElement root, long? id, ClientMessageType type)
     {
         var to = OptionalString(root, "to", 64) ?? throw Missing("to");
         var from = OptionalString(root, "from", 64);
-        string? sdp = null;
-        string? candidate = null;
+        ReadOnlyMemory<byte> sdp = default;
+        ReadOnlyMemory<byte> candidate = default;
         if (type == ClientMessageType.Candidate)
         {
             if (!root.TryGetProperty("candidate", out var c))
@@ -170,13 +170,24 @@ public static class ClientMessageParser
                 throw Invalid("'candidate' must be an RTCIceCandidateInit object, a candidate string, or null");
             }
 
-            candidate = c.GetRawText();
+            candidate = RawSlice(utf8, c);
         }
         else
         {
-            sdp = OptionalString(root, "sdp", int.MaxValue) ?? throw Missing("sdp");
-            if (sdp.Length == 0)
+            if (!root.TryGetProperty("sdp", out var s) || s.ValueKind == JsonValueKind.Null)
             {
+                throw Missing("sdp");
+            }
+
+            if (s.ValueKind != JsonValueKind.String)
+            {
+                throw Invalid("'sdp' must be a string");
+            }
+
+            sdp = RawSlice(utf8, s);
+            if (sdp.Length <= 2)
+            {
+                // Only "" is that short: any other string token has at least one character between its quotes.
                 throw Invalid("'sdp' is empty");
             }
         }
@@ -189,9 +200,25 @@ public static class ClientMessageParser
             From = from,
             Swarm = root.TryGetProperty("swarm", out _) ? SwarmId(root) : null,
             ConnectionId = OptionalString(root, "cid", SignalingProtocol.MaxConnectionIdLength),
-            Sdp = sdp,
-            CandidateJson = candidate,
+            SdpJson = sdp,
+            CandidateUtf8 = candidate,
         });
+    }
+
+    /// <summary>
+    /// The element's JSON exactly as it appears in the input, as a slice of it (no copy): JsonDocument parses the
+    /// caller's memory in place, so the raw value lies inside it.
+    /// </summary>
+    private static ReadOnlyMemory<byte> RawSlice(ReadOnlyMemory<byte> utf8, JsonElement element)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+        if (!System.Text.Unicode.Utf8.IsValid(raw))
+        {
+            // The reader does not check UTF-8 inside strings it is not asked to decode, and these bytes go to another peer as they are.
+            throw Invalid("the message is not valid UTF-8");
+        }
+
+        return utf8.Span.Overlaps(raw, out var offset) ? utf8.Slice(offset, raw.Length) : raw.ToArray();
     }
 
     private static string SwarmId(JsonElement root)

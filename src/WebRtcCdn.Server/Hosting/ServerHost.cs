@@ -13,6 +13,7 @@ using WebRtcCdn.Server.Health;
 using WebRtcCdn.Server.Edge;
 using WebRtcCdn.Server.Origin;
 using WebRtcCdn.Server.Signaling;
+using WebRtcCdn.Server.Signaling.Transport;
 
 namespace WebRtcCdn.Server.Hosting;
 
@@ -58,6 +59,8 @@ public static class ServerHost
                 {
                     listen.UseHttps(certificate);
                 }
+
+                listen.UseSignalingTransport();
             }
 
             if (address.IsAnyHost)

@@ -14,14 +14,15 @@ public enum ReceiveStatus
 }
 
 /// <summary>
-/// The I/O half of a text-message WebSocket connection, shared by /signaling and /announce: one receive loop
+/// The I/O half of a text-message WebSocket connection over ASP.NET Core's WebSocket, used by /announce and by the
+/// /signaling requests the lean transport (Transport/SignalingTransportMiddleware.cs) leaves to HTTP: one receive loop
 /// assembling whole messages under a size cap, and one send loop draining a bounded queue. A client that does
 /// not read fills its queue and is disconnected (<see cref="TrySend"/> returns false), so a slow or malicious
 /// reader can never grow server memory beyond the queue bound. The queue is a plain <see cref="Queue{T}"/> (its array
 /// grows only as messages wait) under a lock with one reusable waiter for the single send loop: a bounded Channel
 /// costs ~0.5 KB per connection before the first message, which idle peers multiply (bench/RESULTS.md, issue 3).
 /// </summary>
-public sealed class MessageSocket : IDisposable, IValueTaskSource<bool>
+public sealed class MessageSocket : IMessageConnection, IDisposable, IValueTaskSource<bool>
 {
     /// <summary>Receive buffers start small (a join or candidate is a few hundred bytes) and grow up to the cap.</summary>
     private const int InitialReceiveBuffer = 1024;

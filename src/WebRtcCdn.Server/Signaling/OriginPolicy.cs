@@ -14,10 +14,13 @@ public sealed class OriginPolicy(SecurityOptions security)
 {
     private readonly HashSet<string> _allowed = new(security.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
 
-    public bool IsAllowed(HttpRequest request)
+    public bool IsAllowed(HttpRequest request) =>
+        IsAllowed(request.Headers[HeaderNames.Origin].ToString(), request.Scheme, request.Host.Value ?? string.Empty);
+
+    /// <summary>The same check from the raw handshake (the lean /signaling transport has no HttpRequest).</summary>
+    public bool IsAllowed(string? origin, string scheme, string host)
     {
-        var origin = request.Headers[HeaderNames.Origin].ToString();
-        if (origin.Length == 0)
+        if (string.IsNullOrEmpty(origin))
         {
             return true;
         }
@@ -27,7 +30,7 @@ public sealed class OriginPolicy(SecurityOptions security)
             return true;
         }
 
-        var own = $"{request.Scheme}://{request.Host.Value}";
+        var own = $"{scheme}://{host}";
         return string.Equals(origin, own, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -55,28 +55,30 @@ public static class ServerMessages
 
     public static byte[] Relay(ClientMessage m, string from, string swarm) => Write(w =>
     {
-        w.WriteString("type", m.Type switch
+        w.WriteString("type"u8, m.Type switch
         {
-            ClientMessageType.Offer => "offer",
-            ClientMessageType.Answer => "answer",
-            _ => "candidate",
+            ClientMessageType.Offer => "offer"u8,
+            ClientMessageType.Answer => "answer"u8,
+            _ => "candidate"u8,
         });
-        w.WriteString("from", from);
-        w.WriteString("swarm", swarm);
+        w.WriteString("from"u8, from);
+        w.WriteString("swarm"u8, swarm);
         if (m.ConnectionId is not null)
         {
-            w.WriteString("cid", m.ConnectionId);
+            w.WriteString("cid"u8, m.ConnectionId);
         }
 
-        if (m.Sdp is not null)
+        // The client's own JSON for the payload, forwarded byte for byte (the parser checked it is valid JSON).
+        if (!m.SdpJson.IsEmpty)
         {
-            w.WriteString("sdp", m.Sdp);
+            w.WritePropertyName("sdp"u8);
+            w.WriteRawValue(m.SdpJson.Span, skipInputValidation: true);
         }
 
-        if (m.CandidateJson is not null)
+        if (!m.CandidateUtf8.IsEmpty)
         {
-            w.WritePropertyName("candidate");
-            w.WriteRawValue(m.CandidateJson, skipInputValidation: true);
+            w.WritePropertyName("candidate"u8);
+            w.WriteRawValue(m.CandidateUtf8.Span, skipInputValidation: true);
         }
     });
 

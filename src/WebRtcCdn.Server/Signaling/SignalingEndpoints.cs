@@ -42,7 +42,7 @@ public static class SignalingEndpoints
             sp.GetRequiredService<SignalingMetrics>(),
             sp.GetRequiredService<TransferStats>(),
             sp.GetService<ISignalingCluster>()));
-        services.AddSingleton<TrackerHub>();
+        services.AddTracker(options);
         services.AddHostedService<SignalingStartup>();
         return services;
     }
@@ -93,6 +93,10 @@ public static class SignalingEndpoints
         }
     }
 
+    /// <summary>
+    /// /signaling through the HTTP pipeline: the refusals (426, 400, 403, 429, 503), and the upgrades the lean
+    /// transport does not take (HTTP/2, a later request on a keep-alive connection, unusual requests).
+    /// </summary>
     private static async Task HandleAsync(HttpContext context)
     {
         // Parsed here rather than through Request.Query, which caches the parsed collection on the HttpContext

@@ -72,8 +72,41 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken) =>
         _cluster?.StartAsync(this, Registry.Snapshot, cancellationToken) ?? Task.CompletedTask;
 
-    /// <summary>Runs one accepted connection until it closes.</summary>
+    /// <summary>Runs one connection accepted through ASP.NET Core's WebSocket (HTTP/2, or a request the lean transport left to HTTP) until it closes.</summary>
     public async Task RunSessionAsync(MessageSocket socket, IPAddress? address, string? resumedPeerId)
+    {
+        var sendLoop = socket.RunSendLoopAsync();
+        var session = await OpenAsync(socket, address, resumedPeerId).ConfigureAwait(false);
+        try
+        {
+            while (true)
+            {
+                var (status, buffer, length) = await socket.ReceiveAsync().ConfigureAwait(false);
+                try
+                {
+                    if (!await ReceiveAsync(session, status, buffer.AsMemory(0, length)).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+                finally
+                {
+                    MessageSocket.Return(buffer);
+                }
+            }
+        }
+        finally
+        {
+            await ClosedAsync(session).ConfigureAwait(false);
+            await sendLoop.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A connection was accepted: assigns its peer id (or takes over a resumed one), registers it and queues the
+    /// welcome. The transport then feeds it <see cref="ReceiveAsync"/> and ends with <see cref="ClosedAsync"/>.
+    /// </summary>
+    public async ValueTask<SignalingSession> OpenAsync(IMessageConnection socket, IPAddress? address, string? resumedPeerId)
     {
         var peerId = resumedPeerId ?? UrlSafeBase64.Encode(RandomNumberGenerator.GetBytes(SignalingProtocol.PeerIdBytes));
         var now = _time.GetElapsedTime(0);
@@ -93,83 +126,84 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
         _sessions[peerId] = session;
         _metrics.ConnectionOpened(Endpoint);
-        var sendLoop = socket.RunSendLoopAsync();
+        Send(session, Welcome(session, resumedPeerId is not null));
+        return session;
+    }
+
+    /// <summary>
+    /// One receive from the session's connection: a whole text message (which is only read until this returns),
+    /// or the end of the connection. False when the transport should stop reading.
+    /// </summary>
+    public async ValueTask<bool> ReceiveAsync(SignalingSession session, ReceiveStatus status, ReadOnlyMemory<byte> message)
+    {
+        var socket = session.Socket;
         try
         {
-            Send(session, Welcome(session, resumedPeerId is not null));
-            while (true)
+            if (status == ReceiveStatus.Closed)
             {
-                var (status, buffer, length) = await socket.ReceiveAsync().ConfigureAwait(false);
-                if (status == ReceiveStatus.Closed)
-                {
-                    break;
-                }
-
-                if (status == ReceiveStatus.TooLarge)
-                {
-                    _metrics.Rejected(Endpoint, SignalingErrorCodes.MessageTooLarge);
-                    socket.Close(SignalingCloseCodes.MessageTooBig, $"message larger than {_limits.MaxMessageSize} bytes");
-                    break;
-                }
-
-                session.Touch(_time.GetTimestamp());
-                _metrics.MessageReceived(Endpoint);
-                if (status == ReceiveStatus.Binary)
-                {
-                    Error(session, SignalingErrorCodes.BadJson, "messages are JSON text frames", null);
-                    continue;
-                }
-
-                try
-                {
-                    if (!session.Messages.TryTake(_time.GetElapsedTime(0)))
-                    {
-                        Error(session, SignalingErrorCodes.RateLimited, $"more than {_limits.MessageRate} messages per second", null);
-                        continue;
-                    }
-
-                    var parsed = ClientMessageParser.Parse(buffer.AsMemory(0, length));
-                    if (!parsed.Ok)
-                    {
-                        Error(session, parsed.ErrorCode!, parsed.ErrorText!, parsed.Id);
-                        continue;
-                    }
-
-                    try
-                    {
-                        await HandleAsync(session, parsed.Message!).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (_cluster is not null && e is not OperationCanceledException)
-                    {
-                        // Redis unreachable or failing: this request fails, the connection and the node stay up.
-                        LogClusterRequestFailed(_logger, e);
-                        Error(session, SignalingErrorCodes.ServerError, "the cluster store is unavailable; retry later", parsed.Id);
-                    }
-                }
-                finally
-                {
-                    MessageSocket.Return(buffer);
-                }
+                return false;
             }
+
+            if (status == ReceiveStatus.TooLarge)
+            {
+                _metrics.Rejected(Endpoint, SignalingErrorCodes.MessageTooLarge);
+                socket.Close(SignalingCloseCodes.MessageTooBig, $"message larger than {_limits.MaxMessageSize} bytes");
+                return false;
+            }
+
+            session.Touch(_time.GetTimestamp());
+            _metrics.MessageReceived(Endpoint);
+            if (status == ReceiveStatus.Binary)
+            {
+                Error(session, SignalingErrorCodes.BadJson, "messages are JSON text frames", null);
+                return true;
+            }
+
+            if (!session.Messages.TryTake(_time.GetElapsedTime(0)))
+            {
+                Error(session, SignalingErrorCodes.RateLimited, $"more than {_limits.MessageRate} messages per second", null);
+                return true;
+            }
+
+            var parsed = ClientMessageParser.Parse(message);
+            if (!parsed.Ok)
+            {
+                Error(session, parsed.ErrorCode!, parsed.ErrorText!, parsed.Id);
+                return true;
+            }
+
+            try
+            {
+                await HandleAsync(session, parsed.Message!).ConfigureAwait(false);
+            }
+            catch (Exception e) when (_cluster is not null && e is not OperationCanceledException)
+            {
+                // Redis unreachable or failing: this request fails, the connection and the node stay up.
+                LogClusterRequestFailed(_logger, e);
+                Error(session, SignalingErrorCodes.ServerError, "the cluster store is unavailable; retry later", parsed.Id);
+            }
+
+            return true;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // A fault in one connection's handling must never reach another peer or the host.
-            LogSessionFault(_logger, e, peerId);
+            LogSessionFault(_logger, e, session.PeerId);
             socket.Close(SignalingCloseCodes.PolicyViolation, "server error");
+            return false;
         }
-        finally
+    }
+
+    /// <summary>The connection ended (or the transport stopped reading): leave the swarms, then close.</summary>
+    public async ValueTask ClosedAsync(SignalingSession session)
+    {
+        // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
+        if (_sessions.TryRemove(new KeyValuePair<string, SignalingSession>(session.PeerId, session)))
         {
-            // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
-            if (_sessions.TryRemove(new KeyValuePair<string, SignalingSession>(peerId, session)))
-            {
-                await DepartAsync(session).ConfigureAwait(false);
-            }
-
-            socket.Close(1000, "bye");
-
-            await sendLoop.ConfigureAwait(false);
+            await DepartAsync(session).ConfigureAwait(false);
         }
+
+        session.Socket.Close(1000, "bye");
     }
 
     private async Task HandleAsync(SignalingSession session, ClientMessage m)
@@ -416,7 +450,7 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
         lock (_contactLock)
         {
-            foreach (var contact in session.Contacts)
+            foreach (var contact in session.Contacts ?? [])
             {
                 if (_watchers.TryGetValue(contact, out var set) && set.Remove(session) && set.Count == 0)
                 {
@@ -424,7 +458,7 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
                 }
             }
 
-            session.Contacts.Clear();
+            session.Contacts = null;
         }
     }
 
@@ -449,7 +483,8 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
     {
         lock (_contactLock)
         {
-            if (session.Contacts.Count >= SignalingSession.MaxContacts || !session.Contacts.Add(other))
+            var contacts = session.Contacts ??= new HashSet<string>(StringComparer.Ordinal);
+            if (contacts.Count >= SignalingSession.MaxContacts || !contacts.Add(other))
             {
                 return;
             }

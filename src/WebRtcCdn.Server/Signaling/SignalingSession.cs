@@ -3,7 +3,7 @@ using System.Net;
 namespace WebRtcCdn.Server.Signaling;
 
 /// <summary>One connected /signaling client: its server-issued peer id, socket and per-connection limits.</summary>
-public sealed class SignalingSession(string peerId, MessageSocket socket, IPAddress? address, string? group, TokenBucket messages, TokenBucket errors, long now)
+public sealed class SignalingSession(string peerId, IMessageConnection socket, IPAddress? address, string? group, TokenBucket messages, TokenBucket errors, long now)
 {
     /// <summary>Peers this one exchanged signaling with, told when they leave; bounded so it cannot grow without limit.</summary>
     public const int MaxContacts = 256;
@@ -12,7 +12,7 @@ public sealed class SignalingSession(string peerId, MessageSocket socket, IPAddr
 
     public string PeerId { get; } = peerId;
 
-    public MessageSocket Socket { get; } = socket;
+    public IMessageConnection Socket { get; } = socket;
 
     public IPAddress? Address { get; } = address;
 
@@ -22,8 +22,8 @@ public sealed class SignalingSession(string peerId, MessageSocket socket, IPAddr
 
     public TokenBucket Errors { get; } = errors;
 
-    /// <summary>Guarded by the hub's contact lock.</summary>
-    public HashSet<string> Contacts { get; } = new(StringComparer.Ordinal);
+    /// <summary>Guarded by the hub's contact lock; created at the first contact (most idle peers never have one).</summary>
+    public HashSet<string>? Contacts { get; set; }
 
     /// <summary>Last cumulative counters the peer reported (guarded by the session's own receive loop).</summary>
     internal long ReportedUploaded;

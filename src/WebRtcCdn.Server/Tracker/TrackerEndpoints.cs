@@ -2,12 +2,16 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using WebRtcCdn.Core.Configuration;
+using WebRtcCdn.Server.Cluster;
+using WebRtcCdn.Server.Observability;
 using WebRtcCdn.Server.Signaling;
 
 namespace WebRtcCdn.Server.Tracker;
 
-/// <summary>Maps the WebTorrent-compatible tracker WebSocket at /announce.</summary>
+/// <summary>Registers and maps the WebTorrent-compatible tracker WebSocket at /announce.</summary>
 public static class TrackerEndpoints
 {
     public const string Path = "/announce";
@@ -17,6 +21,29 @@ public static class TrackerEndpoints
     /// socket whose pong does not come within 30 s: a dead client leaves its swarms within a minute.
     /// </summary>
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(30);
+
+    /// <summary>The tracker hub, and with signaling.redis its cluster (the same Redis and TTL as /signaling's).</summary>
+    public static IServiceCollection AddTracker(this IServiceCollection services, WebRtcCdnOptions options)
+    {
+        if (options.Signaling.Redis.Length > 0)
+        {
+            services.AddSingleton<ITrackerCluster>(sp => new RedisTrackerCluster(
+                options.Signaling.Redis,
+                options.Signaling.Limits.ClusterTtl,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<RedisTrackerCluster>>()));
+        }
+
+        services.AddSingleton(sp => new TrackerHub(
+            options,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<SignalingMetrics>(),
+            sp.GetRequiredService<TransferStats>(),
+            sp.GetRequiredService<ILogger<TrackerHub>>(),
+            sp.GetService<ITrackerCluster>()));
+        services.AddHostedService<TrackerStartup>();
+        return services;
+    }
 
     public static IEndpointRouteBuilder MapTracker(this IEndpointRouteBuilder endpoints)
     {
@@ -42,6 +69,21 @@ public static class TrackerEndpoints
         finally
         {
             context.RequestServices.GetRequiredService<ConnectionAdmission>().Release(address);
+        }
+    }
+
+    /// <summary>Connects the tracker's cluster with the host and disconnects it at shutdown.</summary>
+    private sealed class TrackerStartup(TrackerHub hub) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => hub.StartAsync(cancellationToken);
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            hub.CloseAll();
+            if (hub.Cluster is { } cluster)
+            {
+                await cluster.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using WebRtcCdn.Core.Configuration;
+using WebRtcCdn.Server.Cluster;
 using WebRtcCdn.Server.Observability;
 using WebRtcCdn.Server.Signaling;
 
@@ -14,8 +15,10 @@ namespace WebRtcCdn.Server.Tracker;
 /// swarm; answers relayed by <c>to_peer_id</c>; scrape. Ids are 20-byte binary strings. Differences that make it
 /// safer: a peer_id is bound to the socket that first announced it (another address cannot take it over), an
 /// answer only reaches a peer of the same swarm, and the same size, rate and queue limits as /signaling apply.
+/// With an <see cref="ITrackerCluster"/> (signaling.redis) the swarms, counts and offer targets are those of every
+/// node; this hub keeps only its own sockets and hands offers and answers for other nodes' peers to the cluster.
 /// </summary>
-public sealed partial class TrackerHub
+public sealed partial class TrackerHub : ITrackerClusterHandler
 {
     public const string Endpoint = "announce";
 
@@ -46,10 +49,12 @@ public sealed partial class TrackerHub
     private readonly SignalingMetrics _metrics;
     private readonly ILogger<TrackerHub> _logger;
     private readonly TransferStats _transfers;
+    private readonly ITrackerCluster? _cluster;
     private int _sessions;
 
-    public TrackerHub(WebRtcCdnOptions options, TimeProvider time, SignalingMetrics metrics, TransferStats transfers, ILogger<TrackerHub> logger)
+    public TrackerHub(WebRtcCdnOptions options, TimeProvider time, SignalingMetrics metrics, TransferStats transfers, ILogger<TrackerHub> logger, ITrackerCluster? cluster = null)
     {
+        _cluster = cluster;
         _transfers = transfers;
         _limits = options.Signaling.Limits;
         _time = time;
@@ -58,6 +63,12 @@ public sealed partial class TrackerHub
         metrics.Gauge("webrtc_cdn_tracker_peers", "Connected /announce sockets on this node", () => [new Measurement<long>(Volatile.Read(ref _sessions))]);
         metrics.Gauge("webrtc_cdn_tracker_swarms", "info_hashes with at least one peer", () => [new Measurement<long>(SwarmCount)]);
     }
+
+    public ITrackerCluster? Cluster => _cluster;
+
+    /// <summary>Connects the cluster (when Redis is configured) and starts its heartbeat over this node's peers.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        _cluster?.StartAsync(this, LocalMembers, cancellationToken) ?? Task.CompletedTask;
 
     public int SessionCount => Volatile.Read(ref _sessions);
 
@@ -145,7 +156,16 @@ public sealed partial class TrackerHub
                     }
                     else
                     {
-                        Handle(session, buffer.AsMemory(0, length));
+                        try
+                        {
+                            await HandleAsync(session, buffer.AsMemory(0, length)).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (_cluster is not null && e is not OperationCanceledException)
+                        {
+                            // Redis unreachable or failing: this request fails, the connection and the node stay up.
+                            LogClusterRequestFailed(_logger, e);
+                            Failure(session, null, null, "the cluster store is unavailable; retry later");
+                        }
                     }
                 }
                 finally
@@ -161,7 +181,7 @@ public sealed partial class TrackerHub
         finally
         {
             // Leave the swarms before the close frame goes out: once a client saw its close complete, it is gone.
-            Depart(session);
+            await DepartAsync(session).ConfigureAwait(false);
             lock (_lock)
             {
                 _live.Remove(session);
@@ -173,7 +193,7 @@ public sealed partial class TrackerHub
         }
     }
 
-    private void Handle(TrackerSession session, ReadOnlyMemory<byte> utf8)
+    private async Task HandleAsync(TrackerSession session, ReadOnlyMemory<byte> utf8)
     {
         JsonDocument doc;
         try
@@ -198,14 +218,14 @@ public sealed partial class TrackerHub
             var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
             switch (action)
             {
-                case "announce": Announce(session, root); break;
-                case "scrape": Scrape(session, root); break;
+                case "announce": await AnnounceAsync(session, root).ConfigureAwait(false); break;
+                case "scrape": await ScrapeAsync(session, root).ConfigureAwait(false); break;
                 default: Failure(session, null, null, $"invalid action in WS request: {action ?? "(none)"}"); break;
             }
         }
     }
 
-    private void Announce(TrackerSession session, JsonElement root)
+    private async Task AnnounceAsync(TrackerSession session, JsonElement root)
     {
         var infoHash = BinaryId(root, "info_hash");
         if (infoHash is null)
@@ -223,7 +243,7 @@ public sealed partial class TrackerHub
 
         if (root.TryGetProperty("answer", out var answer))
         {
-            Answer(session, root, infoHash, peerId, answer);
+            await AnswerAsync(session, root, infoHash, peerId, answer).ConfigureAwait(false);
             return;
         }
 
@@ -235,16 +255,36 @@ public sealed partial class TrackerHub
         }
 
         var left = root.TryGetProperty("left", out var l) && l.ValueKind == JsonValueKind.Number && l.TryGetDouble(out var leftValue) ? leftValue : double.PositiveInfinity;
-        JsonElement offers = default;
-        var hasOffers = root.TryGetProperty("offers", out offers) && offers.ValueKind == JsonValueKind.Array;
-        if (hasOffers && offers.GetArrayLength() > MaxOffers)
+        var complete = ev == "completed" || left == 0;
+
+        // Every offer is checked before anything changes. The number of offers, not numwant, is how many peers
+        // receive one (bittorrent-tracker does the same for WebSocket clients), so numwant needs no cap of its own.
+        var offers = new List<(JsonElement Sdp, string OfferId)>();
+        if (root.TryGetProperty("offers", out var offersElement) && offersElement.ValueKind == JsonValueKind.Array)
         {
-            Failure(session, "announce", infoHash, $"at most {MaxOffers} offers per announce");
-            return;
+            if (offersElement.GetArrayLength() > MaxOffers)
+            {
+                Failure(session, "announce", infoHash, $"at most {MaxOffers} offers per announce");
+                return;
+            }
+
+            foreach (var offer in offersElement.EnumerateArray())
+            {
+                if (offer.ValueKind != JsonValueKind.Object || !offer.TryGetProperty("offer", out var sdp) || sdp.ValueKind != JsonValueKind.Object
+                    || BinaryId(offer, "offer_id") is not { } offerId)
+                {
+                    Failure(session, "announce", infoHash, "invalid offer: expected {offer: {type, sdp}, offer_id: 20-byte string}");
+                    return;
+                }
+
+                offers.Add((sdp, offerId));
+            }
         }
 
-        List<TrackerPeer> targets;
-        int complete, incomplete;
+        TrackerPeer? added = null;
+        var removed = false;
+        List<TrackerPeer> localTargets;
+        int completeCount, incompleteCount;
         lock (_lock)
         {
             if (!_swarms.TryGetValue(infoHash, out var swarm))
@@ -273,6 +313,7 @@ public sealed partial class TrackerHub
             {
                 if (peer is not null && swarm.Remove(peerId))
                 {
+                    removed = true;
                     session.Announced.Remove((infoHash, peerId));
                     if (swarm.Count == 0)
                     {
@@ -280,7 +321,7 @@ public sealed partial class TrackerHub
                     }
                 }
 
-                targets = [];
+                localTargets = [];
             }
             else
             {
@@ -299,24 +340,56 @@ public sealed partial class TrackerHub
                         return;
                     }
 
-                    peer = new TrackerPeer(peerId, session);
+                    peer = added = new TrackerPeer(peerId, session);
                     swarm.Add(peer);
                     _swarms[infoHash] = swarm;
                     session.Announced.Add((infoHash, peerId));
                     _metrics.Joined(Endpoint);
                 }
 
-                swarm.SetComplete(peer, ev == "completed" || left == 0);
+                swarm.SetComplete(peer, complete);
                 if (root.TryGetProperty("uploaded", out var up) && up.ValueKind == JsonValueKind.Number && up.TryGetInt64(out var uploaded) && uploaded >= 0)
                 {
                     _transfers.Report(ref peer.ReportedUploaded, uploaded, ref peer.ReportedChunks, 0);
                 }
 
-                targets = hasOffers ? swarm.Random(offers.GetArrayLength(), peerId, Random.Shared) : [];
+                localTargets = _cluster is null && offers.Count > 0 ? swarm.Random(offers.Count, peerId, Random.Shared) : [];
             }
 
-            complete = swarm.Complete;
-            incomplete = swarm.Incomplete;
+            completeCount = swarm.Complete;
+            incompleteCount = swarm.Incomplete;
+        }
+
+        List<TrackerClusterPeer> clusterTargets = [];
+        if (_cluster is not null)
+        {
+            if (ev == "stopped")
+            {
+                if (removed)
+                {
+                    await _cluster.LeaveAsync(infoHash, peerId).ConfigureAwait(false);
+                }
+
+                (completeCount, incompleteCount) = (await _cluster.CountsAsync([infoHash]).ConfigureAwait(false))[0];
+            }
+            else
+            {
+                var shared = await _cluster.AnnounceAsync(infoHash, peerId, complete, offers.Count).ConfigureAwait(false);
+                if (shared.Taken)
+                {
+                    if (added is not null)
+                    {
+                        RemoveLocal(session, infoHash, added);
+                    }
+
+                    // The same rule as on one node, across nodes: a live peer_id stays with its socket until it leaves or expires.
+                    _metrics.Rejected(Endpoint, "peer-id-taken");
+                    Failure(session, "announce", infoHash, "peer_id is in use by another connection");
+                    return;
+                }
+
+                (completeCount, incompleteCount, clusterTargets) = (shared.Complete, shared.Incomplete, shared.Peers);
+            }
         }
 
         Send(session, Write(w =>
@@ -324,35 +397,44 @@ public sealed partial class TrackerHub
             w.WriteString("action", "announce");
             w.WriteNumber("interval", IntervalSeconds);
             w.WriteString("info_hash", infoHash);
-            w.WriteNumber("complete", complete);
-            w.WriteNumber("incomplete", incomplete);
+            w.WriteNumber("complete", completeCount);
+            w.WriteNumber("incomplete", incompleteCount);
         }));
 
-        var i = 0;
-        foreach (var target in targets)
+        for (var i = 0; i < localTargets.Count; i++)
         {
-            var offer = offers[i++];
-            if (offer.ValueKind != JsonValueKind.Object || !offer.TryGetProperty("offer", out var sdp) || sdp.ValueKind != JsonValueKind.Object
-                || BinaryId(offer, "offer_id") is not { } offerId)
+            localTargets[i].Session.Socket.TrySend(OfferMessage(offers[i], peerId, infoHash), 4001);
+            _metrics.Relayed(Endpoint, "offer");
+        }
+
+        for (var i = 0; i < clusterTargets.Count; i++)
+        {
+            var (target, node) = clusterTargets[i];
+            var message = OfferMessage(offers[i], peerId, infoHash);
+            if (node == _cluster!.NodeId)
             {
-                Failure(session, "announce", infoHash, "invalid offer: expected {offer: {type, sdp}, offer_id: 20-byte string}");
-                return;
+                Deliver(infoHash, target, message);
+            }
+            else
+            {
+                await _cluster.PublishAsync(node, infoHash, target, message).ConfigureAwait(false);
             }
 
-            target.Session.Socket.TrySend(Write(w =>
-            {
-                w.WriteString("action", "announce");
-                w.WritePropertyName("offer");
-                sdp.WriteTo(w);
-                w.WriteString("offer_id", offerId);
-                w.WriteString("peer_id", peerId);
-                w.WriteString("info_hash", infoHash);
-            }), 4001);
             _metrics.Relayed(Endpoint, "offer");
         }
     }
 
-    private void Answer(TrackerSession session, JsonElement root, string infoHash, string peerId, JsonElement answer)
+    private static byte[] OfferMessage((JsonElement Sdp, string OfferId) offer, string peerId, string infoHash) => Write(w =>
+    {
+        w.WriteString("action", "announce");
+        w.WritePropertyName("offer");
+        offer.Sdp.WriteTo(w);
+        w.WriteString("offer_id", offer.OfferId);
+        w.WriteString("peer_id", peerId);
+        w.WriteString("info_hash", infoHash);
+    });
+
+    private async Task AnswerAsync(TrackerSession session, JsonElement root, string infoHash, string peerId, JsonElement answer)
     {
         var to = BinaryId(root, "to_peer_id");
         var offerId = BinaryId(root, "offer_id");
@@ -362,22 +444,16 @@ public sealed partial class TrackerHub
             return;
         }
 
+        bool announced;
         TrackerSession? target;
         lock (_lock)
         {
             // Only a peer that announced this info_hash on this very socket may answer, and only to a peer of the same swarm.
-            target = session.Announced.Contains((infoHash, peerId))
-                && _swarms.TryGetValue(infoHash, out var swarm) && swarm.Get(to) is { } peer ? peer.Session : null;
+            announced = session.Announced.Contains((infoHash, peerId));
+            target = announced && _swarms.TryGetValue(infoHash, out var swarm) && swarm.Get(to) is { } peer ? peer.Session : null;
         }
 
-        if (target is null)
-        {
-            _metrics.Rejected(Endpoint, "not-in-swarm");
-            Failure(session, "announce", infoHash, "answer to a peer that is not in your swarm");
-            return;
-        }
-
-        target.Socket.TrySend(Write(w =>
+        var message = Write(w =>
         {
             w.WriteString("action", "announce");
             w.WritePropertyName("answer");
@@ -385,11 +461,26 @@ public sealed partial class TrackerHub
             w.WriteString("offer_id", offerId);
             w.WriteString("peer_id", peerId);
             w.WriteString("info_hash", infoHash);
-        }), 4001);
-        _metrics.Relayed(Endpoint, "answer");
+        });
+        if (target is not null)
+        {
+            target.Socket.TrySend(message, 4001);
+            _metrics.Relayed(Endpoint, "answer");
+            return;
+        }
+
+        if (announced && _cluster is not null && await _cluster.NodeOfAsync(infoHash, to).ConfigureAwait(false) is { } node && node != _cluster.NodeId)
+        {
+            await _cluster.PublishAsync(node, infoHash, to, message).ConfigureAwait(false);
+            _metrics.Relayed(Endpoint, "answer");
+            return;
+        }
+
+        _metrics.Rejected(Endpoint, "not-in-swarm");
+        Failure(session, "announce", infoHash, "answer to a peer that is not in your swarm");
     }
 
-    private void Scrape(TrackerSession session, JsonElement root)
+    private async Task ScrapeAsync(TrackerSession session, JsonElement root)
     {
         var hashes = new List<string>();
         if (root.TryGetProperty("info_hash", out var ih) && ih.ValueKind == JsonValueKind.Array)
@@ -422,21 +513,30 @@ public sealed partial class TrackerHub
             return;
         }
 
+        (int Complete, int Incomplete)[] counts;
+        if (_cluster is not null)
+        {
+            counts = await _cluster.CountsAsync(hashes).ConfigureAwait(false);
+        }
+        else
+        {
+            lock (_lock)
+            {
+                counts = [.. hashes.Select(h => _swarms.TryGetValue(h, out var s) ? (s.Complete, s.Incomplete) : (0, 0))];
+            }
+        }
+
         Send(session, Write(w =>
         {
             w.WriteString("action", "scrape");
             w.WriteStartObject("files");
-            lock (_lock)
+            for (var i = 0; i < hashes.Count; i++)
             {
-                foreach (var h in hashes)
-                {
-                    _swarms.TryGetValue(h, out var s);
-                    w.WriteStartObject(h);
-                    w.WriteNumber("complete", s?.Complete ?? 0);
-                    w.WriteNumber("incomplete", s?.Incomplete ?? 0);
-                    w.WriteNumber("downloaded", s?.Complete ?? 0);
-                    w.WriteEndObject();
-                }
+                w.WriteStartObject(hashes[i]);
+                w.WriteNumber("complete", counts[i].Complete);
+                w.WriteNumber("incomplete", counts[i].Incomplete);
+                w.WriteNumber("downloaded", counts[i].Complete);
+                w.WriteEndObject();
             }
 
             w.WriteEndObject();
@@ -446,8 +546,53 @@ public sealed partial class TrackerHub
         }));
     }
 
-    private void Depart(TrackerSession session)
+    /// <summary>A message from another node (or this one) for one of this node's (info_hash, peer_id) pairs.</summary>
+    public void Deliver(string infoHash, string peerId, ReadOnlyMemory<byte> payload)
     {
+        TrackerSession? target;
+        lock (_lock)
+        {
+            target = _swarms.TryGetValue(infoHash, out var swarm) ? swarm.Get(peerId)?.Session : null;
+        }
+
+        target?.Socket.TrySend(payload, 4001);
+    }
+
+    private void RemoveLocal(TrackerSession session, string infoHash, TrackerPeer peer)
+    {
+        lock (_lock)
+        {
+            if (_swarms.TryGetValue(infoHash, out var swarm) && swarm.Get(peer.PeerId) == peer && swarm.Remove(peer.PeerId))
+            {
+                session.Announced.Remove((infoHash, peer.PeerId));
+                if (swarm.Count == 0)
+                {
+                    _swarms.Remove(infoHash);
+                }
+            }
+        }
+    }
+
+    private List<TrackerClusterMember> LocalMembers()
+    {
+        lock (_lock)
+        {
+            var result = new List<TrackerClusterMember>();
+            foreach (var (infoHash, swarm) in _swarms)
+            {
+                foreach (var peer in swarm.Peers)
+                {
+                    result.Add(new TrackerClusterMember(infoHash, peer.PeerId, peer.Complete));
+                }
+            }
+
+            return result;
+        }
+    }
+
+    private async Task DepartAsync(TrackerSession session)
+    {
+        var left = new List<(string InfoHash, string PeerId)>();
         lock (_lock)
         {
             foreach (var (infoHash, peerId) in session.Announced)
@@ -455,6 +600,7 @@ public sealed partial class TrackerHub
                 if (_swarms.TryGetValue(infoHash, out var swarm) && swarm.Get(peerId)?.Session == session)
                 {
                     swarm.Remove(peerId);
+                    left.Add((infoHash, peerId));
                     if (swarm.Count == 0)
                     {
                         _swarms.Remove(infoHash);
@@ -463,6 +609,27 @@ public sealed partial class TrackerHub
             }
 
             session.Announced.Clear();
+        }
+
+        if (_cluster is null)
+        {
+            return;
+        }
+
+        // All at once (pipelined): with Redis down, a socket of 256 pairs waits one command timeout, not 256.
+        await Task.WhenAll(left.Select(pair => LeaveClusterAsync(pair.InfoHash, pair.PeerId))).ConfigureAwait(false);
+    }
+
+    private async Task LeaveClusterAsync(string infoHash, string peerId)
+    {
+        try
+        {
+            await _cluster!.LeaveAsync(infoHash, peerId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The entry expires with the cluster TTL anyway.
+            LogClusterLeaveFailed(_logger, e);
         }
     }
 
@@ -506,6 +673,12 @@ public sealed partial class TrackerHub
         var s = e.GetString()!;
         return s.Length == 20 && s.All(c => c <= '\u00FF') ? s : null;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A tracker request failed in the cluster store")]
+    private static partial void LogClusterRequestFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove a departed tracker peer from the cluster; it expires with the TTL")]
+    private static partial void LogClusterLeaveFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tracker session failed")]
     private static partial void LogSessionFault(ILogger logger, Exception exception);

@@ -12,6 +12,8 @@ public sealed class TrackerSwarm
 
     public int Incomplete => _peers.Count - Complete;
 
+    public IReadOnlyList<TrackerPeer> Peers => _peers;
+
     public TrackerPeer? Get(string peerId) => _index.TryGetValue(peerId, out var i) ? _peers[i] : null;
 
     public void Add(TrackerPeer peer)

@@ -33,6 +33,26 @@ public sealed class ClientMessageParserTests
         Assert.Equal("null", Parse("""{"type":"candidate","to":"p","candidate":null}""").Message!.CandidateJson);
     }
 
+    [Fact]
+    public void Relay_payloads_are_kept_as_the_clients_own_json_bytes()
+    {
+        var input = Encoding.UTF8.GetBytes("""{"type":"offer","to":"p","sdp":"v=0\r\na=\u00e9 \"q\""}""");
+        var offer = ClientMessageParser.Parse(input).Message!;
+        Assert.Equal("\"v=0\\r\\na=\\u00e9 \\\"q\\\"\"", Encoding.UTF8.GetString(offer.SdpJson.Span));
+        Assert.Equal("v=0\r\na=\u00e9 \"q\"", offer.Sdp);
+        var candidate = ClientMessageParser.Parse(Encoding.UTF8.GetBytes("""{"type":"candidate","to":"p","candidate":{"candidate":"x"}}""")).Message!;
+        Assert.Equal("""{"candidate":"x"}""", Encoding.UTF8.GetString(candidate.CandidateUtf8.Span));
+    }
+
+    [Fact]
+    public void Invalid_utf8_inside_a_relayed_payload_is_refused_not_forwarded()
+    {
+        byte[] sdp = [.. "{\"type\":\"offer\",\"to\":\"p\",\"sdp\":\"v=0 "u8, 0xC3, 0x28, .. "\"}"u8];
+        Assert.Equal(SignalingErrorCodes.InvalidField, ClientMessageParser.Parse(sdp).ErrorCode);
+        byte[] candidate = [.. "{\"type\":\"candidate\",\"to\":\"p\",\"candidate\":{\"candidate\":\""u8, 0xFF, .. "\"}}"u8];
+        Assert.Equal(SignalingErrorCodes.InvalidField, ClientMessageParser.Parse(candidate).ErrorCode);
+    }
+
     [Theory]
     [InlineData("", SignalingErrorCodes.BadJson)]
     [InlineData("{", SignalingErrorCodes.BadJson)]

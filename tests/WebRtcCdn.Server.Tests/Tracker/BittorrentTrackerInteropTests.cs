@@ -18,6 +18,30 @@ public sealed class BittorrentTrackerInteropTests
     {
         await using var server = await TestServer.StartAsync();
         var lines = await RunNodeAsync("tracker-clients.mjs", server.WebSocketUri("/announce").ToString(), clients.ToString(System.Globalization.CultureInfo.InvariantCulture), "90000");
+        AssertEveryClientExchangedData(lines, clients);
+    }
+
+    /// <summary>
+    /// Two tracker nodes sharing a real redis-server; the clients alternate between them (client i on node i mod 2),
+    /// so every WebRTC connection of the 2-client case, and some of the 3-client case, is signaled across nodes.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Real_bittorrent_tracker_clients_on_different_nodes_meet_and_exchange_data_over_webrtc(int clients)
+    {
+        await using var redis = await Cluster.RedisServer.StartAsync();
+        await using var node1 = await TestServer.StartAsync(o => o.Signaling.Redis = redis.ConnectionString);
+        await using var node2 = await TestServer.StartAsync(o => o.Signaling.Redis = redis.ConnectionString);
+        var urls = $"{node1.WebSocketUri("/announce")},{node2.WebSocketUri("/announce")}";
+        var lines = await RunNodeAsync("tracker-clients.mjs", urls, clients.ToString(System.Globalization.CultureInfo.InvariantCulture), "90000");
+        AssertEveryClientExchangedData(lines, clients);
+        var events = lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Contains(events, e => (string?)e["event"] == "update" && ((string?)e["tracker"])!.StartsWith(node2.WebSocketUri("/announce").ToString(), StringComparison.Ordinal));
+    }
+
+    private static void AssertEveryClientExchangedData(List<string> lines, int clients)
+    {
         var events = lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
         Assert.Contains(events, e => (string?)e["event"] == "done");
         // Every client saw the swarm counts, opened a WebRTC connection, and received a message through it.
