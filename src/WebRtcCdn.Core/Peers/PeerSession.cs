@@ -44,7 +44,7 @@ public sealed class PeerSession : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _start = _time.GetTimestamp();
         Manifest = manifest;
-        _core = new PeerSessionCore(manifest, source.Has, options, Now);
+        _core = new PeerSessionCore(manifest, source.Has, options, Now, source.CanServe);
         _sends = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Math.Max(1, options.MaxPendingOutput)) { SingleReader = true, SingleWriter = true });
         _remoteHas = new bool[manifest.ChunkCount];
         _timer = _time.CreateTimer(_ => _inputs.Writer.TryWrite(Tick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -105,6 +105,12 @@ public sealed class PeerSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a session is shared by its owner (a swarm member) and its user (a downloader), and both dispose it.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _inputs.Writer.TryWrite(new CloseCommand("closed locally"));
         if (_run is not null)
         {
@@ -134,10 +140,7 @@ public sealed class PeerSession : IAsyncDisposable
 
         await _timer.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _ledger?.SessionDisposed();
-        }
+        _ledger?.SessionDisposed(); // once: the guard at the top lets only the first caller through
     }
 
     private async Task RunAsync()

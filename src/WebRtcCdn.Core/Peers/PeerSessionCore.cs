@@ -19,6 +19,7 @@ public sealed class PeerSessionCore
 
     private readonly Manifest _manifest;
     private readonly Func<int, bool> _hasLocal;
+    private readonly Func<int, bool> _canServe;
     private readonly PeerSessionOptions _options;
     private readonly Queue<byte[]> _output = new();
     private readonly Queue<PeerEvent> _events = new();
@@ -37,13 +38,15 @@ public sealed class PeerSessionCore
     private int _servedCursor;
     private int _piecesPending;
 
-    public PeerSessionCore(Manifest manifest, Func<int, bool> hasLocal, PeerSessionOptions options, TimeSpan now)
+    /// <param name="canServe">Whether a request for a chunk is taken (held or obtainable on demand); default <paramref name="hasLocal"/>.</param>
+    public PeerSessionCore(Manifest manifest, Func<int, bool> hasLocal, PeerSessionOptions options, TimeSpan now, Func<int, bool>? canServe = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(hasLocal);
         ArgumentNullException.ThrowIfNull(options);
         _manifest = manifest;
         _hasLocal = hasLocal;
+        _canServe = canServe ?? hasLocal;
         _options = options;
         _tokens = options.UploadBurstBytes;
         _lastRefill = now;
@@ -367,7 +370,7 @@ public sealed class PeerSessionCore
             return;
         }
 
-        if (!_hasLocal(request.ChunkIndex))
+        if (!_canServe(request.ChunkIndex))
         {
             Emit(new RejectFrame(request.RequestId, RejectReason.NotFound), now);
             return;

@@ -29,6 +29,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
     private readonly OriginContent _content;
     private readonly ILogger<EdgeSeeder> _logger;
     private readonly TimeProvider _time;
+    private readonly PullThrough? _pull;
     private readonly ConcurrentDictionary<string, EdgeConnection> _connections = new();
     private readonly PeerMemoryLedger _ledger = new();
     private readonly Lock _muxLock = new();
@@ -37,13 +38,14 @@ public sealed class EdgeSeeder : IAsyncDisposable
     private int _livePeerConnections;
 
     /// <param name="time">Drives the sessions' idle and ping timers and the connect timeout (tests pass a fake clock); the RTC stack keeps real time.</param>
-    public EdgeSeeder(WebRtcCdnOptions options, OriginContent content, ILogger<EdgeSeeder> logger, TimeProvider? time = null)
+    public EdgeSeeder(WebRtcCdnOptions options, OriginContent content, ILogger<EdgeSeeder> logger, TimeProvider? time = null, PullThrough? pull = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Edge;
         _content = content;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        _pull = pull;
     }
 
     public bool Enabled => _options.Enabled;
@@ -151,6 +153,30 @@ public sealed class EdgeSeeder : IAsyncDisposable
         return (id, pc.LocalDescription!.Sdp);
     }
 
+    /// <summary>Whether the connection still exists.</summary>
+    public bool Contains(string id) => _connections.ContainsKey(id);
+
+    /// <summary>
+    /// A remote candidate trickled through signaling (null: end-of-candidates). ICE-lite needs none (it learns the
+    /// peer's address from its checks), but a usable one does no harm; an unusable one (an mDNS name) is ignored.
+    /// </summary>
+    public async Task AddCandidateAsync(string id, RtcIceCandidate? candidate)
+    {
+        if (!_connections.TryGetValue(id, out var connection))
+        {
+            return;
+        }
+
+        try
+        {
+            await connection.PeerConnection.AddIceCandidateAsync(candidate).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ObjectDisposedException)
+        {
+            _logger.LogDebug("edge connection {Id}: candidate ignored: {Reason}", id, e.Message);
+        }
+    }
+
     /// <summary>Closes one connection (DELETE of its resource). False when unknown.</summary>
     public async Task<bool> CloseAsync(string id)
     {
@@ -204,7 +230,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
                 return;
             }
 
-            session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest), options, _time);
+            session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest, _pull), options, _time);
             connection.Session = session;
         }
 
