@@ -36,8 +36,8 @@ public sealed class SwarmBench : IBenchSuite
         var content = RandomNumberGenerator.GetBytes(mib << 20);
         var sha = Convert.ToHexStringLower(SHA256.HashData(content));
         Console.WriteLine($"swarm: {mib} MiB file, viewers staggered {stagger.TotalMilliseconds} ms, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| origin | N | mode | origin egress (copies) | offload | slowest viewer (s) | all done (s) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| origin | N | mode | origin egress (copies) | offload | slowest viewer (s) | all done (s) | CPU Chromium / server (s) | load average before -> after |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         var caps = Arg(args, "--only", "both") switch
         {
             "uncapped" => new long[] { 0 },
@@ -50,11 +50,12 @@ public sealed class SwarmBench : IBenchSuite
             {
                 foreach (var p2p in new[] { true, false })
                 {
+                    var load = ProcessCpu.LoadAverage();
                     var r = await RunOnceAsync(content, sha, n, stagger, cap, p2p).ConfigureAwait(false);
                     var origin = cap == 0 ? "uncapped" : $"{capMbit} Mbit/s";
                     var copies = (double)r.Egress / content.Length;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {origin} | {n} | {(p2p ? "SDK (P2P)" : "HTTP only")} | {copies:F2} | {100 * (1 - (copies / n)):F0}% | {r.Slowest.TotalSeconds:F2} | {r.Wall.TotalSeconds:F1} |"));
+                        $"| {origin} | {n} | {(p2p ? "SDK (P2P)" : "HTTP only")} | {copies:F2} | {100 * (1 - (copies / n)):F0}% | {r.Slowest.TotalSeconds:F2} | {r.Wall.TotalSeconds:F1} | {r.BrowserCpu.TotalSeconds:F1} / {r.ServerCpu.TotalSeconds:F1} | {load} -> {ProcessCpu.LoadAverage()} |"));
                 }
             }
         }
@@ -62,7 +63,7 @@ public sealed class SwarmBench : IBenchSuite
         return 0;
     }
 
-    private sealed record Run(long Egress, TimeSpan Slowest, TimeSpan Wall);
+    private sealed record Run(long Egress, TimeSpan Slowest, TimeSpan Wall, TimeSpan BrowserCpu, TimeSpan ServerCpu);
 
     private static async Task<Run> RunOnceAsync(byte[] content, string sha, int n, TimeSpan stagger, long cap, bool p2p)
     {
@@ -89,6 +90,8 @@ public sealed class SwarmBench : IBenchSuite
             var egress = server.Services.GetRequiredService<OriginEgress>();
             var before = egress.BytesServed;
             var pages = new List<IPage>();
+            var browserCpu = ProcessCpu.Descendants();
+            var serverCpu = ProcessCpu.Self();
             var wall = Stopwatch.StartNew();
             for (var i = 0; i < n; i++)
             {
@@ -117,14 +120,15 @@ public sealed class SwarmBench : IBenchSuite
                 if (Verbose && r.TryGetProperty("stats", out var st))
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  viewer {pages.IndexOf(page)}: {ms.TotalSeconds:F2} s, from peers {st.GetProperty("bytesFromPeers").GetInt64() >> 20} MiB, from origin {st.GetProperty("bytesFromOrigin").GetInt64() >> 20} MiB, elected {st.GetProperty("electedChunks")}, step-ins {st.GetProperty("stepIns")}, peers {st.GetProperty("peers")}"));
+                        $"  viewer {pages.IndexOf(page)}: {ms.TotalSeconds:F2} s, from peers {st.GetProperty("bytesFromPeers").GetInt64() >> 20} MiB, from origin {st.GetProperty("bytesFromOrigin").GetInt64() >> 20} MiB, discarded {st.GetProperty("bytesDiscarded").GetInt64() >> 10} KiB, uploaded {st.GetProperty("bytesUploaded").GetInt64() >> 20} MiB, elected {st.GetProperty("electedChunks")}, step-ins {st.GetProperty("stepIns")}, max peers {r.GetProperty("maxPeers")}"));
+                    Console.WriteLine($"    {r.GetProperty("timeline").GetString()}");
                 }
 
                 slowest = ms > slowest ? ms : slowest;
             }
 
             wall.Stop();
-            return new Run(egress.BytesServed - before, slowest, wall.Elapsed);
+            return new Run(egress.BytesServed - before, slowest, wall.Elapsed, ProcessCpu.Descendants() - browserCpu, ProcessCpu.Self() - serverCpu);
         }
         finally
         {
@@ -145,10 +149,16 @@ public sealed class SwarmBench : IBenchSuite
           window.__run = (async () => {
             const cdn = await WebRtcCdn.connect({ server: location.origin });
             const t0 = performance.now();
+            // Timeline for --verbose: every chunk as "seconds:o" (origin) or "seconds:p" (peer), and the peer count.
+            const tl = [];
+            const peers = new Set();
+            let maxPeers = 0;
+            cdn.addEventListener("chunk", (e) => tl.push(((performance.now() - t0) / 1000).toFixed(1) + (e.detail.source === "origin" ? "o" : "p") + peers.size));
+            cdn.addEventListener("peer", (e) => { if (e.detail.state === "connected") peers.add(e.detail.peer); else peers.delete(e.detail.peer); maxPeers = Math.max(maxPeers, peers.size); });
             const buf = await (await cdn.fetch(id)).arrayBuffer();
             const ms = performance.now() - t0;
             const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
-            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""), stats: cdn.stats() };
+            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""), stats: cdn.stats(), timeline: tl.join(" "), maxPeers };
           })();
         }
         """;

@@ -10,7 +10,7 @@
     const u = ["B", "KiB", "MiB", "GiB"];
     let i = 0;
     while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-    return (i === 0 ? n : n.toFixed(1)) + " " + u[i];
+    return (i === 0 ? Math.round(n) : n.toFixed(1)) + " " + u[i];
   }
   const fmtRate = (n) => fmtBytes(n) + "/s";
   function log(text) {
@@ -74,18 +74,44 @@
       const res = await c.fetch(id, {
         onProgress: (p) => { $("status").textContent = "fetching… " + p.chunks + " / " + p.totalChunks + " chunks verified"; },
       });
-      const blob = await res.blob();
-      const secs = ((performance.now() - t0) / 1000).toFixed(2);
-      $("status").textContent = "done: " + fmtBytes(blob.size) + " in " + secs + " s, every chunk verified. This tab now shares it with others.";
-      const url = URL.createObjectURL(blob);
+      const secs = () => ((performance.now() - t0) / 1000).toFixed(2);
+      const done = (size, how) => {
+        $("status").textContent = "done: " + fmtBytes(size) + " in " + secs() + " s, every chunk verified" + how + ". This tab now shares it with others.";
+      };
       if (play && /^(video|audio)\//.test(current.type)) {
         const v = $("video");
         v.hidden = false;
-        v.src = url;
-        v.play().catch(() => undefined);
+        const reader = res.body.getReader();
+        const first = await reader.read();
+        const head = first.value || new Uint8Array(0);
+        const mime = first.done ? undefined : MsePlayer.probe(current.type, head);
+        if (mime) {
+          // Media Source Extensions: playback starts with the first verified chunk, the rest streams in.
+          v.dataset.path = "mse";
+          v.dataset.mime = mime;
+          const size = await MsePlayer.play(v, mime, head, reader, (n) => {
+            $("status").textContent = "streaming via MediaSource (" + mime + "): " + fmtBytes(n) + " appended";
+          });
+          done(size, ", streamed into the player with MediaSource (" + mime + ")");
+        } else {
+          // Not MSE-playable here (a plain MP4, a codec this browser lacks): play from a Blob once it has all arrived.
+          v.dataset.path = "blob";
+          const parts = first.done ? [] : [head];
+          for (;;) {
+            const { value, done: end } = await reader.read();
+            if (end) break;
+            parts.push(value);
+          }
+          const blob = new Blob(parts, { type: current.type });
+          v.src = URL.createObjectURL(blob);
+          v.play().catch(() => undefined);
+          done(blob.size, " (not MSE-playable here: played from a Blob)");
+        }
       } else {
+        const blob = await res.blob();
+        done(blob.size, "");
         const a = document.createElement("a");
-        a.href = url;
+        a.href = URL.createObjectURL(blob);
         a.download = current.name.replace(/ \(.*$/, "");
         a.click();
       }

@@ -22,10 +22,12 @@ export interface LinkHandlers {
 }
 
 /**
- * Stop queueing above 4 MiB in the channel and resume below 1 MiB: enough in flight to keep Chromium's SCTP
- * sending through one refill (its a_rwnd is 5 MiB), far from the 16 MiB at which Chromium's send() fails.
+ * Stop queueing above 2 MiB in the channel and resume below 1 MiB: a refill's worth (50 ms at 20 MB/s) stays
+ * queued for Chromium's SCTP, far from the 16 MiB at which Chromium's send() fails. Not more: what is queued
+ * when the requester cancels (a duplicate won elsewhere) is sent anyway and thrown away; at 4 MiB the swarm
+ * bench saw up to 13 MiB of such waste per viewer.
  */
-const HIGH_WATER = 4 << 20;
+const HIGH_WATER = 2 << 20;
 const LOW_WATER = 1 << 20;
 /** A connection that is not open after 15 s (ICE + DTLS + SCTP on a bad network) is dropped. */
 export const CONNECT_TIMEOUT_MS = 15_000;

@@ -11,7 +11,8 @@ import { ownerRank, ranking } from "./election.js";
  * - Chunks a connected peer holds come from peers, at most `maxConcurrentTransfers` in flight per peer; the
  *   peer with the best estimated throughput per queued request (EWMA) gets the next one.
  * - Order: rarest-first for whole files (the chunks fewest neighbours hold first), in order for streamed reads.
- * - A chunk no neighbour holds is fetched from the origin by exactly one elected owner (election.ts); the
+ * - A chunk no neighbour holds is asked of a connected edge (role `edge`: it pulls what it lacks) first;
+ *   without one (or when the edge refused it) it is fetched from the origin by exactly one elected owner (election.ts); the
  *   others wait for its HAVE. Ranked back-ups step in after rank x `ownerBackoffMs` without progress from
  *   the owner, and an owner that needed a back-up twice no longer counts in elections (a leech or a stuck
  *   peer).
@@ -19,8 +20,12 @@ import { ownerRank, ranking } from "./election.js";
  *   in a streamed read, the chunk the reader waits for goes to the origin once it is `stallDeadlineMs`
  *   overdue (never worse than HTTP).
  * - A rejected, timed-out or corrupt request moves to another holder, or to the origin when none is left.
- * - End-game: when every missing chunk is in flight, idle peers duplicate the slowest requests; the first
- *   copy to arrive wins and the others are cancelled.
+ * - Slow start: a peer gets one request until it has delivered a chunk (a new link's first transfer can
+ *   stall for seconds inside Chromium's SCTP; one chunk waiting on it is better than four).
+ * - Stragglers: an idle peer (nothing new to fetch) duplicates the in-flight request
+ *   expected to finish last, when it would deliver it in under half the time (a silent peer's requests
+ *   qualify after `stragglerMs`); the first copy to arrive wins and the others are cancelled. This is the
+ *   end-game, and it also keeps one slow peer from holding up a viewer mid-download.
  */
 export const HTTP = "(origin)";
 
@@ -49,6 +54,10 @@ export interface SchedulerOptions {
   busyBackoffMs: number;
   /** How long a first time-out keeps a peer out of one chunk (a second one keeps it out for good). */
   timeoutBackoffMs: number;
+  /** A peer silent this long with requests in flight has them duplicated at other holders. */
+  stragglerMs: number;
+  /** After the start-up grace, a newcomer waits this long before fetching chunks it is elected for. */
+  electionSettleMs: number;
 }
 
 export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLength" | "strategy" | "mode"> = {
@@ -65,6 +74,14 @@ export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLe
   requestTimeoutMs: 30000,
   busyBackoffMs: 500,
   timeoutBackoffMs: 10_000,
+  // Measured in the swarm bench (32 MiB, 12 viewers on 2 cores): stalled links resumed after 2-4 s while other
+  // holders were idle. 2.5 s is ~50 chunk times at a working link's 20 MB/s; at 1.5 s, under a load average of
+  // 20-40, CPU-starved links that were about to resume were duplicated and the losers' bytes wasted.
+  stragglerMs: 2500,
+  // A newcomer cannot see the origin fetches its neighbours started while it was not there (they elected
+  // themselves); those finish and are announced (HAVE) within a few chunk times (3 x 1 MiB at a shared
+  // 100 Mbit/s origin: 250 ms). Without it the swarm bench (N = 8, capped) pulled 1.16 origin copies.
+  electionSettleMs: 750,
 };
 
 export type Action =
@@ -91,10 +108,16 @@ interface PeerState {
   lastProgress: number;
   lastCompletion: number;
   overdue: number;
+  /** An edge (role `edge` in signaling): it can get chunks it does not hold (pull-through), so it is asked before the origin. */
+  edge: boolean;
 }
 
 /** Optimistic first estimate for a peer (10 MB/s), so new peers get tried. */
 const INITIAL_RATE = 10_000;
+/** Requests a peer gets before its first delivery (slow start). */
+const FIRST_REQUESTS = 1;
+/** A duplicate is sent only when the other holder is expected to deliver in under 1 / this of the time left. */
+const DUPLICATE_GAIN = 2;
 const EWMA_ALPHA = 0.3;
 /** After this many back-up step-ins for its chunks, a peer no longer counts as an owner candidate. */
 const MAX_OVERDUE = 2;
@@ -118,6 +141,7 @@ export class Scheduler {
   private httpInflight = 0;
   private graceUntil: number;
   private electionGraceUntil = 0;
+  private graceEnded = false;
   private readPos = 0;
   private readWaitSince: number | undefined;
   private firstChunk: number | undefined;
@@ -167,10 +191,16 @@ export class Scheduler {
     return this.banned.has(id);
   }
 
-  /** Ends the start-up grace (every expected peer said HELLO, or there are none). */
-  endGrace(now: number): void {
+  /**
+   * Ends the start-up grace (every expected peer said HELLO, or there are none). `keepElectionHold`: the viewer
+   * has few neighbours in a swarm whose candidates hold chunks, so chunks its neighbours lack are most likely held
+   * by peers it is not connected to yet: a `holdElections` in force stays (it is not cut short by the HELLOs).
+   */
+  endGrace(now: number, keepElectionHold = false): void {
     this.graceUntil = Math.min(this.graceUntil, now);
-    this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+    if (!keepElectionHold) this.electionGraceUntil = Math.min(this.electionGraceUntil, now);
+    if (!this.graceEnded && this.peers.size > 0) this.electionGraceUntil = Math.max(this.electionGraceUntil, now + this.o.electionSettleMs);
+    this.graceEnded = true;
   }
 
   /**
@@ -181,9 +211,9 @@ export class Scheduler {
     this.electionGraceUntil = Math.max(this.electionGraceUntil, until);
   }
 
-  addPeer(id: string, has: Bitfield, now: number): void {
+  addPeer(id: string, has: Bitfield, now: number, edge = false): void {
     if (this.banned.has(id) || id === this.o.selfId) return;
-    this.peers.set(id, { id, has, inflight: 0, rate: undefined, lastActivity: now, lastProgress: now, lastCompletion: now, overdue: 0 });
+    this.peers.set(id, { id, has, inflight: 0, rate: undefined, lastActivity: now, lastProgress: now, lastCompletion: now, overdue: 0, edge });
   }
 
   peerHave(id: string, index: number, now: number): void {
@@ -343,11 +373,11 @@ export class Scheduler {
     return false;
   }
 
-  private bestPeer(chunk: number, now: number, exclude?: Set<number>): PeerState | undefined {
+  private bestPeer(chunk: number, now: number, exclude?: Set<number>, idleOnly = false): PeerState | undefined {
     let best: PeerState | undefined;
     let bestScore = -1;
     for (const p of this.peers.values()) {
-      if (p.inflight >= this.o.maxConcurrentTransfers || !this.usable(p, chunk, now)) continue;
+      if (p.inflight >= (idleOnly ? 1 : this.limit(p)) || !this.usable(p, chunk, now)) continue;
       if (exclude) {
         let already = false;
         for (const id of exclude) if (this.requests.get(id)?.source === p.id) already = true;
@@ -360,6 +390,29 @@ export class Scheduler {
       }
     }
     return best;
+  }
+
+  /** In-flight requests a peer may have: one until it has delivered a chunk (slow start), then the cap. */
+  private limit(p: PeerState): number {
+    return p.rate === undefined ? Math.min(FIRST_REQUESTS, this.o.maxConcurrentTransfers) : this.o.maxConcurrentTransfers;
+  }
+
+  /** Milliseconds a chunk takes at a peer's estimated rate. */
+  private chunkTime(p: PeerState, chunk: number): number {
+    return this.o.chunkLength(chunk) / (p.rate ?? INITIAL_RATE);
+  }
+
+  /**
+   * When request `r` is expected to finish, in ms from now: the chunks queued at its peer up to and including
+   * it, at the peer's rate. Infinity when the peer has been silent for `stragglerMs`.
+   */
+  private expectedLeft(r: Request, now: number): number {
+    const p = this.peers.get(r.source);
+    if (!p) return Infinity;
+    if (now - Math.max(p.lastActivity, r.started) >= this.o.stragglerMs) return Infinity;
+    let queued = 0;
+    for (const q of this.requests.values()) if (q.source === r.source && (q.started < r.started || (q.started === r.started && q.id <= r.id))) queued += this.o.chunkLength(q.chunk);
+    return queued / (p.rate ?? INITIAL_RATE);
   }
 
   private wanted(): number[] {
@@ -387,8 +440,19 @@ export class Scheduler {
 
   private electionPeers(): string[] {
     const out: string[] = [];
-    for (const p of this.peers.values()) if (p.overdue < MAX_OVERDUE) out.push(p.id);
+    // Edges never fetch from the origin on their own: electing one would leave the chunk to the back-ups.
+    for (const p of this.peers.values()) if (p.overdue < MAX_OVERDUE && !p.edge) out.push(p.id);
     return out;
+  }
+
+  /** A connected edge that may be asked for a chunk nobody holds (not at its limit, not failed on that chunk). */
+  private edgeFor(chunk: number, now: number): PeerState | undefined {
+    let best: PeerState | undefined;
+    for (const p of this.peers.values()) {
+      if (!p.edge || p.inflight >= this.o.maxConcurrentTransfers || (this.failed.get(chunk)?.get(p.id) ?? 0) > now) continue;
+      if (!best || p.inflight < best.inflight) best = p;
+    }
+    return best;
   }
 
   /** Runs the rules; returns what to start or cancel now. */
@@ -407,7 +471,6 @@ export class Scheduler {
     const inGrace = now < this.graceUntil;
     const originOnly = this.o.mode === "origin-only";
     const electors = this.electionPeers();
-    let allInFlight = true;
     for (const chunk of this.wanted()) {
       const inflight = this.byChunk.get(chunk);
       const streamedUrgent =
@@ -419,7 +482,6 @@ export class Scheduler {
         }
         continue;
       }
-      allInFlight = false;
       if (originOnly) {
         if (this.httpInflight < this.o.httpConcurrency) push(out, this.http(chunk, now));
         continue;
@@ -429,6 +491,15 @@ export class Scheduler {
         const r = this.add(chunk, peer.id, now);
         out.push({ kind: "request", requestId: r.id, chunk, peer: peer.id });
         continue;
+      }
+      if (this.holderCount(chunk) === 0) {
+        // No neighbour holds it: a connected edge gets it (from its store, or pulled through) before the origin does.
+        const edge = this.edgeFor(chunk, now);
+        if (edge) {
+          const r = this.add(chunk, edge.id, now);
+          out.push({ kind: "request", requestId: r.id, chunk, peer: edge.id });
+          continue;
+        }
       }
       if (this.httpInflight >= this.o.httpConcurrency) continue;
       if (this.everHeld(chunk)) {
@@ -465,17 +536,36 @@ export class Scheduler {
         push(out, this.http(chunk, now));
       }
     }
-    // End-game: every missing chunk is in flight; idle peers duplicate requests held up at slower peers.
-    if (allInFlight && !originOnly) {
-      for (const [chunk, ids] of this.byChunk) {
-        if (ids.size >= 2) continue;
-        const peer = this.bestPeer(chunk, now, ids);
-        if (!peer || peer.inflight > 0) continue;
-        const r = this.add(chunk, peer.id, now);
-        out.push({ kind: "request", requestId: r.id, chunk, peer: peer.id });
-      }
-    }
+    // Stragglers (and the end-game): peers with spare capacity have nothing new to fetch; they duplicate the
+    // requests expected to finish last, when clearly faster.
+    if (!originOnly) this.duplicateStragglers(now, out);
     return out;
+  }
+
+  private duplicateStragglers(now: number, out: Action[]): void {
+    // Only idle peers duplicate: every duplicate costs up to a chunk of upload thrown away by the loser, and on
+    // a CPU-bound machine (12 Chromium viewers on 2 cores) that waste slows everyone.
+    let idle = false;
+    for (const p of this.peers.values()) if (p.inflight === 0) idle = true;
+    if (!idle) return;
+    const candidates: Array<{ r: Request; left: number }> = [];
+    for (const ids of this.byChunk.values()) {
+      if (ids.size !== 1) continue;
+      const r = this.requests.get(ids.values().next().value!)!;
+      if (r.source === HTTP) continue;
+      candidates.push({ r, left: this.expectedLeft(r, now) });
+    }
+    candidates.sort((a, b) => b.left - a.left);
+    for (const { r, left } of candidates) {
+      const ids = this.byChunk.get(r.chunk)!;
+      const peer = this.bestPeer(r.chunk, now, ids, true);
+      if (!peer) continue;
+      // The new holder's own queue counts: a duplicate behind three other chunks is no gain.
+      const mine = (peer.inflight + 1) * this.chunkTime(peer, r.chunk);
+      if (mine * DUPLICATE_GAIN >= left) continue;
+      const d = this.add(r.chunk, peer.id, now);
+      out.push({ kind: "request", requestId: d.id, chunk: r.chunk, peer: peer.id });
+    }
   }
 
   private hasHttp(ids: Set<number>): boolean {
@@ -498,6 +588,9 @@ export class Scheduler {
     for (const r of this.requests.values()) {
       const p = this.peers.get(r.source);
       if (p) t = Math.min(t, p.lastActivity + this.o.peerIdleTimeoutMs);
+      // A straggler's turn to be duplicated (only while it still has a single copy in flight).
+      const silentAt = Math.max(p?.lastActivity ?? r.started, r.started) + this.o.stragglerMs;
+      if (p && silentAt > now && this.byChunk.get(r.chunk)?.size === 1) t = Math.min(t, silentAt);
       t = Math.min(t, r.started + this.o.requestTimeoutMs);
     }
     for (const [chunk, since] of this.waitStart) if (!this.have.has(chunk)) t = Math.min(t, since + this.o.ownerBackoffMs);

@@ -41,8 +41,22 @@ export interface PeerStats {
 export const GRACE_MS = 2000;
 /** How long elections wait for connecting candidates that hold chunks. */
 export const SEEDER_GRACE_MS = 6000;
-/** How often a downloading viewer below maxPeers asks signaling for more candidates. */
-const REJOIN_MS = 10_000;
+/**
+ * How often a downloading viewer below its outgoing limit asks signaling for more candidates: 3 s, because a
+ * late joiner handed only a few new, chunk-poor candidates (holders at their limit are skipped) otherwise elects
+ * itself for the chunks they lack and costs origin copies (swarm bench N = 12: 10 origin chunks for the last
+ * viewer with a 10 s period) until seeders free slots.
+ */
+const REJOIN_MS = 3000;
+
+/**
+ * Connections a viewer opens itself: maxPeers less a quarter kept for offers from newcomers. Signaling skips
+ * peers at their connection limit; when every viewer dialled up to maxPeers, 9 viewers with maxPeers 8 made a
+ * full mesh, and the 10th (swarm bench, N = 12) got no candidates and fetched everything from the origin.
+ */
+export function outgoingLimit(maxPeers: number): number {
+  return Math.max(1, maxPeers - Math.ceil(maxPeers / 4));
+}
 
 interface Incoming {
   requestId: number;
@@ -79,6 +93,8 @@ export class Swarm {
   private linkSeq = 0;
   private onJoined: ((e: Event) => void) | undefined;
   private rejoinTimer: ReturnType<typeof setInterval> | undefined;
+  /** Peers signaling listed with role `edge` (server-side seeders the scheduler asks before the origin). */
+  private readonly edges = new Set<string>();
 
   constructor(
     readonly manifest: Manifest,
@@ -126,7 +142,7 @@ export class Swarm {
     sig.addEventListener("joined", this.onJoined);
     // Below maxPeers while downloading, ask again for candidates (peers leave; new ones arrive).
     this.rejoinTimer = setInterval(() => {
-      if (!this.held.complete && this.links.size < this.host.maxPeers && sig.connected) void this.join().catch(() => undefined);
+      if (!this.held.complete && this.links.size < outgoingLimit(this.host.maxPeers) && sig.connected) void this.join().catch(() => undefined);
     }, REJOIN_MS);
     if (!sig.connected) {
       // Signaling is down: start over HTTP now; join when it comes back.
@@ -163,7 +179,7 @@ export class Swarm {
       bitfield: this.advertised(),
       maxConnections: this.host.maxPeers,
       connections: this.links.size,
-      want: this.host.maxPeers,
+      want: outgoingLimit(this.host.maxPeers),
     });
   }
 
@@ -175,7 +191,8 @@ export class Swarm {
   private connectTo(peers: CandidatePeer[]): void {
     if (this.closed) return;
     for (const p of peers) {
-      if (this.links.size >= this.host.maxPeers) break;
+      if (p.role === "edge") this.edges.add(p.peer_id);
+      if (this.links.size >= outgoingLimit(this.host.maxPeers)) break;
       if (this.links.has(p.peer_id) || this.banned.has(p.peer_id)) continue;
       this.connect(p.peer_id);
     }
@@ -183,7 +200,13 @@ export class Swarm {
 
   private checkGrace(): void {
     if (this.expected.size === 0) {
-      this.scheduler.endGrace(performance.now());
+      // A late joiner is handed the few viewers below their connection limit, often recent and chunk-poor ones;
+      // electing itself among them for chunks they lack cost the swarm bench (N = 12) up to 17 origin chunks
+      // for the last joiner. With fewer than half its outgoing links open it keeps waiting (at most
+      // SEEDER_GRACE_MS, and only when candidates hold chunks) while rejoins bring better-stocked peers.
+      let open = 0;
+      for (const l of this.links.values()) if (l.open) open++;
+      this.scheduler.endGrace(performance.now(), open < Math.ceil(outgoingLimit(this.host.maxPeers) / 2));
       this.schedule();
     }
   }
@@ -285,7 +308,7 @@ export class Swarm {
           link.close("HELLO for other content");
           return;
         }
-        this.scheduler.addPeer(link.remoteId, new Bitfield(f.chunkCount, f.bitfield), now);
+        this.scheduler.addPeer(link.remoteId, new Bitfield(f.chunkCount, f.bitfield), now, this.edges.has(link.remoteId));
         this.expectedDone(link.remoteId);
         if (this.pruneComplete(link)) return;
         break;

@@ -35,29 +35,28 @@ test("during the start-up grace nothing goes to the origin; peers are used at on
   s.addPeer("a", bits(8, [0, 1, 2, 3, 4, 5, 6, 7]), 10);
   const a = s.tick(10);
   assert.equal(http(a).length, 0);
-  assert.equal(reqs(a).length, DEFAULTS.maxConcurrentTransfers);
+  assert.equal(reqs(a).length, 1, "slow start: one request until the peer delivers");
   assert.ok(s.nextWake(10)! <= 2000);
 });
 
 test("per-peer concurrency is respected and the faster peer gets the next request", () => {
-  const s = make({ maxConcurrentTransfers: 2 }, 10_000);
-  const all = bits(8, [0, 1, 2, 3, 4, 5, 6, 7]);
-  s.addPeer("fast", new Bitfield(8, all.bytes), 0);
-  s.addPeer("slow", new Bitfield(8, all.bytes), 0);
-  const first = reqs(s.tick(0));
-  assert.equal(first.length, 4);
-  assert.equal(first.filter((r) => r.peer === "fast").length, 2);
-  // fast delivers in 50 ms, slow in 500 ms.
-  const f = first.find((r) => r.peer === "fast")!;
-  s.completed(f.requestId, 50);
-  const sl = first.find((r) => r.peer === "slow")!;
-  s.completed(sl.requestId, 500);
-  const f2 = first.filter((r) => r.peer === "fast")[1]!;
-  s.completed(f2.requestId, 520);
+  const s = make({ chunkCount: 16, maxConcurrentTransfers: 2 }, 10_000);
+  const all = bits(16, [...Array(16).keys()]);
+  s.addPeer("fast", new Bitfield(16, all.bytes), 0);
+  s.addPeer("slow", new Bitfield(16, all.bytes), 0);
+  // Past slow start: each peer delivers its first chunk, fast in 50 ms, slow in 500 ms.
+  const warm = reqs(s.tick(0));
+  assert.equal(warm.length, 2);
+  s.completed(warm.find((r) => r.peer === "fast")!.requestId, 50);
+  const afterFast = reqs(s.tick(50));
+  assert.deepEqual(afterFast.map((r) => r.peer), ["fast", "fast"], "a peer that delivered gets the full cap");
+  s.completed(warm.find((r) => r.peer === "slow")!.requestId, 500);
+  s.completed(afterFast[0]!.requestId, 520);
   const next = reqs(s.tick(520));
   assert.ok(next.length >= 1);
   assert.equal(next[0]!.peer, "fast");
   assert.ok(s.peerRate("fast")! > s.peerRate("slow")!);
+  assert.ok(s.inflightCount <= 4);
 });
 
 test("rarest first: the chunk fewest peers hold is requested first", () => {
@@ -73,7 +72,11 @@ test("streamed reads go in order from the read position", () => {
   const s = make({ strategy: "stream", maxConcurrentTransfers: 3 }, 10_000);
   s.setReadPosition(4, true, 0);
   s.addPeer("a", bits(8, [0, 1, 2, 3, 4, 5, 6, 7]), 0);
-  assert.deepEqual(reqs(s.tick(0)).map((r) => r.chunk), [4, 5, 6]);
+  const first = reqs(s.tick(0));
+  assert.deepEqual(first.map((r) => r.chunk), [4]);
+  s.completed(first[0]!.requestId, 50);
+  s.setReadPosition(5, true, 50);
+  assert.deepEqual(reqs(s.tick(50)).map((r) => r.chunk), [5, 6, 7]);
 });
 
 test("streamed read: the chunk the reader waits for races over HTTP after the stall deadline", () => {
@@ -124,6 +127,52 @@ test("elections wait while a candidate holding chunks is still connecting; the f
   t.holdElections(6000);
   t.endGrace(10);
   assert.equal(http(t.tick(10)).length, 8);
+});
+
+test("a newcomer waits electionSettleMs after the grace before fetching its elected chunks; HAVEs meanwhile count", () => {
+  const s = make({ chunkCount: 8, httpConcurrency: 8, electionSettleMs: 750 }, 2000);
+  s.addPeer("a", new Bitfield(8), 100);
+  s.endGrace(100);
+  // The first chunk (no holder) goes to the origin at once; elected chunks wait for the neighbour's in-flight fetches.
+  assert.deepEqual(http(s.tick(100)), [0]);
+  assert.equal(s.nextWake(100), 850);
+  s.peerHave("a", 3, 400); // a's fetch that was in flight when we arrived
+  const later = http(s.tick(850));
+  const mine = [1, 2, 4, 5, 6, 7].filter((i) => ownerRank("me", ["a"], i) === 0);
+  assert.deepEqual(later, mine);
+  assert.ok(!later.includes(3));
+});
+
+test("only the first end of the grace settles elections; later ones do not hold them again", () => {
+  const s = make({ chunkCount: 4, httpConcurrency: 4, electionSettleMs: 750 }, 2000);
+  s.addPeer("a", new Bitfield(4), 0);
+  s.endGrace(0);
+  s.tick(0);
+  s.endGrace(800);
+  const mine = [1, 2, 3].filter((i) => ownerRank("me", ["a"], i) === 0);
+  assert.deepEqual(http(s.tick(800)), mine);
+});
+
+test("an under-connected newcomer keeps the election hold past the HELLOs; a well-connected one does not", () => {
+  for (const keep of [true, false]) {
+    const s = make({ chunkCount: 4, httpConcurrency: 4, electionSettleMs: 0 }, 2000);
+    s.addPeer("a", new Bitfield(4), 0);
+    s.holdElections(6000);
+    s.endGrace(100, keep);
+    const mine = [1, 2, 3].filter((i) => ownerRank("me", ["a"], i) === 0);
+    // The first chunk never waits; the elected ones wait for the hold only when it is kept.
+    assert.deepEqual(http(s.tick(100)), keep ? [0] : [0, ...mine]);
+    if (keep) {
+      assert.deepEqual(http(s.tick(5999)), []);
+      assert.deepEqual(http(s.tick(6000)), mine);
+    }
+  }
+});
+
+test("alone, a viewer does not wait to settle: nobody else can be fetching", () => {
+  const s = make({ chunkCount: 4, httpConcurrency: 4, electionSettleMs: 750 }, 2000);
+  s.endGrace(0);
+  assert.deepEqual(http(s.tick(0)), [0, 1, 2, 3]);
 });
 
 test("the first chunk comes from the origin after the grace only when no peer holds it", () => {
@@ -209,18 +258,53 @@ test("a banned peer is never asked again and its requests are re-issued", () => 
   for (const r of reqs(s.tick(2))) assert.equal(r.peer, "good");
 });
 
-test("end-game: an idle peer duplicates an in-flight request; the first copy wins, the other is cancelled", () => {
-  const s = make({ chunkCount: 1, maxConcurrentTransfers: 1 }, 10_000);
+test("end-game: a silent peer's request is duplicated at an idle holder after stragglerMs; the first copy wins", () => {
+  const s = make({ chunkCount: 1, maxConcurrentTransfers: 1, stragglerMs: 1500 }, 10_000);
   s.addPeer("slow", bits(1, [0]), 0);
   const r = reqs(s.tick(0))[0]!;
   s.addPeer("fast", bits(1, [0]), 100);
-  const dup = reqs(s.tick(100));
+  assert.deepEqual(reqs(s.tick(100)), [], "a request just sent is not a straggler");
+  assert.equal(s.nextWake(100), 1500);
+  const dup = reqs(s.tick(1500));
   assert.equal(dup.length, 1);
   assert.equal(dup[0]!.peer, "fast");
-  const cancels = s.completed(dup[0]!.requestId, 150);
+  const cancels = s.completed(dup[0]!.requestId, 1550);
   assert.deepEqual(cancels.map((c) => c.kind === "cancel" && c.requestId), [r.requestId]);
   assert.ok(s.done);
-  assert.equal(s.nextWake(150), undefined);
+  assert.equal(s.nextWake(1550), undefined);
+});
+
+test("stragglers: a faster idle holder duplicates the requests expected to finish last, not those about to finish", () => {
+  const s = make({ chunkCount: 6, maxConcurrentTransfers: 4 }, 10_000);
+  s.addPeer("slow", bits(6, [0, 1, 2, 3, 4, 5]), 0);
+  const first = reqs(s.tick(0));
+  assert.deepEqual(first.map((r) => [r.peer, r.chunk]), [["slow", 0]]);
+  s.completed(first[0]!.requestId, 400); // slow: 1 MiB per 400 ms
+  s.addPeer("fast", bits(6, [5]), 400);
+  const second = reqs(s.tick(400));
+  assert.deepEqual(second.map((r) => [r.peer, r.chunk]), [["slow", 1], ["slow", 2], ["slow", 3], ["slow", 4], ["fast", 5]]);
+  s.completed(second[4]!.requestId, 560); // fast: 1 MiB per 160 ms
+  for (const i of [1, 2, 3, 4]) s.peerHave("fast", i, 560);
+  // Queued at slow, chunks 1..4 finish 400, 800, 1200, 1600 ms from now; fast takes 160 ms, and only idle
+  // peers duplicate: chunk 4 (last to finish) goes to fast, then nothing more until fast is idle again.
+  const dups = reqs(s.tick(560));
+  assert.deepEqual(dups.map((r) => [r.peer, r.chunk]), [["fast", 4]]);
+  // The duplicate that wins cancels the original at slow.
+  const cancels = s.completed(dups[0]!.requestId, 720);
+  assert.deepEqual(cancels.map((c) => c.kind === "cancel" && c.source), ["slow"]);
+  // 720 ms: slow's queue now holds 1, 2, 3: chunk 3 is expected in 1200 ms, fast takes ~160: duplicated.
+  assert.deepEqual(reqs(s.tick(720)).map((r) => [r.peer, r.chunk]), [["fast", 3]]);
+});
+
+test("stragglers: no duplicate when the idle holder is not clearly faster", () => {
+  const s = make({ chunkCount: 3, maxConcurrentTransfers: 4 }, 10_000);
+  s.addPeer("a", bits(3, [0, 1, 2]), 0);
+  const r0 = reqs(s.tick(0))[0]!;
+  s.completed(r0.requestId, 100); // a: 1 MiB per 100 ms
+  assert.deepEqual(reqs(s.tick(100)).map((r) => [r.peer, r.chunk]), [["a", 1], ["a", 2]]);
+  s.addPeer("b", bits(3, [2]), 101);
+  // b is unknown (optimistic 10 MB/s = 105 ms) and a's last chunk is due in 200 ms: less than twice as fast.
+  assert.deepEqual(reqs(s.tick(101)), []);
 });
 
 test("origin-only mode (kill switch) uses HTTP for everything at once", () => {
@@ -246,9 +330,59 @@ test("origin errors are retried with back-off and fail the download after the li
 test("removing a peer frees its requests without penalty", () => {
   const s = make({ maxConcurrentTransfers: 4 }, 10_000);
   s.addPeer("a", bits(8, [0, 1]), 0);
-  assert.equal(reqs(s.tick(0)).length, 2);
+  assert.equal(reqs(s.tick(0)).length, 1);
   s.removePeer("a");
   assert.equal(s.inflightCount, 0);
   s.addPeer("a", bits(8, [0, 1]), 10);
-  assert.equal(reqs(s.tick(10)).length, 2);
+  assert.deepEqual(reqs(s.tick(10)).map((r) => r.chunk), [0]);
+});
+
+test("a chunk no viewer holds is asked of a connected edge before the origin", () => {
+  const s = make({}, 0);
+  s.addPeer("edge", bits(8, []), 0, true);
+  const a = s.tick(0);
+  const r = reqs(a);
+  assert.equal(r.length, DEFAULTS.maxConcurrentTransfers);
+  assert.ok(r.every((x) => x.peer === "edge"));
+  assert.deepEqual(r.map((x) => x.chunk), [0, 1, 2, 3]);
+  // The edge is at its limit: the rest follow the usual origin rules (alone, we own them).
+  assert.ok(!http(a).some((c) => c < 4));
+});
+
+test("chunks a viewer holds come from the viewer; the edge gets only the ones nobody holds", () => {
+  const s = make({ maxConcurrentTransfers: 8 }, 0);
+  s.addPeer("viewer", bits(8, [0, 1, 2, 3]), 0);
+  s.addPeer("edge", bits(8, []), 0, true);
+  // Slow start hands each peer one request until it delivers, so run a few rounds, completing every request.
+  const fromViewer: number[] = [];
+  const fromEdge: number[] = [];
+  let now = 0;
+  for (let round = 0; round < 4; round++) {
+    const r = reqs(s.tick(now));
+    for (const x of r) (x.peer === "viewer" ? fromViewer : fromEdge).push(x.chunk);
+    now += 10;
+    for (const x of r) s.completed(x.requestId, now);
+  }
+  assert.deepEqual(fromViewer.sort(), [0, 1, 2, 3]);
+  assert.deepEqual(fromEdge.sort(), [4, 5, 6, 7]);
+});
+
+test("when the edge refuses a chunk (not_found) it goes to the origin election; the edge is never elected", () => {
+  const s = make({ chunkCount: 1 }, 0);
+  s.addPeer("edge", bits(1, []), 0, true);
+  const first = reqs(s.tick(0));
+  assert.equal(first.length, 1);
+  assert.equal(s.failedRequest(first[0]!.requestId, "not_found", 5), undefined);
+  // Alone with an edge, this viewer is the owner whatever the edge's hash (edges are not election candidates).
+  assert.deepEqual(http(s.tick(5)), [0]);
+});
+
+test("an edge that is busy for a chunk is asked again after the back-off, before the origin", () => {
+  const s = make({ chunkCount: 1 }, 60_000);
+  s.addPeer("edge", bits(1, []), 0, true);
+  const first = reqs(s.tick(0));
+  s.failedRequest(first[0]!.requestId, "busy", 1);
+  assert.deepEqual(s.tick(2), []);
+  const again = reqs(s.tick(2 + DEFAULTS.busyBackoffMs));
+  assert.equal(again[0]?.peer, "edge");
 });

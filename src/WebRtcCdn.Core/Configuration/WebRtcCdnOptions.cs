@@ -243,4 +243,20 @@ public sealed class EdgeOptions
 
     /// <summary>Largest SDP offer accepted (413 beyond). 64 KiB: Chrome's offers with many candidates are a few KiB.</summary>
     public int MaxOfferSize { get; set; } = 64 << 10;
+
+    /// <summary>The edge as a member of signaling swarms (<c>edge.swarms</c>).</summary>
+    public EdgeSwarmOptions Swarms { get; set; } = new();
+}
+
+/// <summary>How the edge joins swarms through signaling as role <c>edge</c> (docs/PROTOCOL.md section 1, "Native and edge peers").</summary>
+public sealed class EdgeSwarmOptions
+{
+    /// <summary>On by default when the edge is: a swarm member is how browsers find the edge without an extra request.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Swarms (content items) joined at once. 16: the signaling default <c>signaling.limits.swarms_per_peer</c>; raise both together.</summary>
+    public int MaxSwarms { get; set; } = 16;
+
+    /// <summary>The signaling server to join (http(s):// base or ws(s)://…/signaling). "" = this server's own /signaling.</summary>
+    public string SignalingUrl { get; set; } = string.Empty;
 }

@@ -22,6 +22,7 @@ public static class DemoEndpoints
         ["/sdk/webrtc-cdn.global.js"] = "webrtc-cdn.global.js",
         ["/sdk/webrtc-cdn.global.js.map"] = "webrtc-cdn.global.js.map",
         ["/demo/demo.js"] = "demo.js",
+        ["/demo/mse-player.js"] = "mse-player.js",
         ["/demo/demo.css"] = "demo.css",
     };
 
