@@ -15,6 +15,7 @@ public static class CliApp
         root.Subcommands.Add(ServeCommand());
         root.Subcommands.Add(PublishCommand.Create());
         root.Subcommands.Add(FetchCommand.Create());
+        root.Subcommands.Add(Seeding.SeedCommand.Create());
         root.Subcommands.Add(StatsCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)

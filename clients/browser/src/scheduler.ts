@@ -11,7 +11,8 @@ import { ownerRank, ranking } from "./election.js";
  * - Chunks a connected peer holds come from peers, at most `maxConcurrentTransfers` in flight per peer; the
  *   peer with the best estimated throughput per queued request (EWMA) gets the next one.
  * - Order: rarest-first for whole files (the chunks fewest neighbours hold first), in order for streamed reads.
- * - A chunk no neighbour holds is fetched from the origin by exactly one elected owner (election.ts); the
+ * - A chunk no neighbour holds is asked of a connected edge (role `edge`: it pulls what it lacks) first;
+ *   without one (or when the edge refused it) it is fetched from the origin by exactly one elected owner (election.ts); the
  *   others wait for its HAVE. Ranked back-ups step in after rank x `ownerBackoffMs` without progress from
  *   the owner, and an owner that needed a back-up twice no longer counts in elections (a leech or a stuck
  *   peer).
@@ -107,6 +108,8 @@ interface PeerState {
   lastProgress: number;
   lastCompletion: number;
   overdue: number;
+  /** An edge (role `edge` in signaling): it can get chunks it does not hold (pull-through), so it is asked before the origin. */
+  edge: boolean;
 }
 
 /** Optimistic first estimate for a peer (10 MB/s), so new peers get tried. */
@@ -208,9 +211,9 @@ export class Scheduler {
     this.electionGraceUntil = Math.max(this.electionGraceUntil, until);
   }
 
-  addPeer(id: string, has: Bitfield, now: number): void {
+  addPeer(id: string, has: Bitfield, now: number, edge = false): void {
     if (this.banned.has(id) || id === this.o.selfId) return;
-    this.peers.set(id, { id, has, inflight: 0, rate: undefined, lastActivity: now, lastProgress: now, lastCompletion: now, overdue: 0 });
+    this.peers.set(id, { id, has, inflight: 0, rate: undefined, lastActivity: now, lastProgress: now, lastCompletion: now, overdue: 0, edge });
   }
 
   peerHave(id: string, index: number, now: number): void {
@@ -437,8 +440,19 @@ export class Scheduler {
 
   private electionPeers(): string[] {
     const out: string[] = [];
-    for (const p of this.peers.values()) if (p.overdue < MAX_OVERDUE) out.push(p.id);
+    // Edges never fetch from the origin on their own: electing one would leave the chunk to the back-ups.
+    for (const p of this.peers.values()) if (p.overdue < MAX_OVERDUE && !p.edge) out.push(p.id);
     return out;
+  }
+
+  /** A connected edge that may be asked for a chunk nobody holds (not at its limit, not failed on that chunk). */
+  private edgeFor(chunk: number, now: number): PeerState | undefined {
+    let best: PeerState | undefined;
+    for (const p of this.peers.values()) {
+      if (!p.edge || p.inflight >= this.o.maxConcurrentTransfers || (this.failed.get(chunk)?.get(p.id) ?? 0) > now) continue;
+      if (!best || p.inflight < best.inflight) best = p;
+    }
+    return best;
   }
 
   /** Runs the rules; returns what to start or cancel now. */
@@ -477,6 +491,15 @@ export class Scheduler {
         const r = this.add(chunk, peer.id, now);
         out.push({ kind: "request", requestId: r.id, chunk, peer: peer.id });
         continue;
+      }
+      if (this.holderCount(chunk) === 0) {
+        // No neighbour holds it: a connected edge gets it (from its store, or pulled through) before the origin does.
+        const edge = this.edgeFor(chunk, now);
+        if (edge) {
+          const r = this.add(chunk, edge.id, now);
+          out.push({ kind: "request", requestId: r.id, chunk, peer: edge.id });
+          continue;
+        }
       }
       if (this.httpInflight >= this.o.httpConcurrency) continue;
       if (this.everHeld(chunk)) {

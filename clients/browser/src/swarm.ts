@@ -93,6 +93,8 @@ export class Swarm {
   private linkSeq = 0;
   private onJoined: ((e: Event) => void) | undefined;
   private rejoinTimer: ReturnType<typeof setInterval> | undefined;
+  /** Peers signaling listed with role `edge` (server-side seeders the scheduler asks before the origin). */
+  private readonly edges = new Set<string>();
 
   constructor(
     readonly manifest: Manifest,
@@ -189,6 +191,7 @@ export class Swarm {
   private connectTo(peers: CandidatePeer[]): void {
     if (this.closed) return;
     for (const p of peers) {
+      if (p.role === "edge") this.edges.add(p.peer_id);
       if (this.links.size >= outgoingLimit(this.host.maxPeers)) break;
       if (this.links.has(p.peer_id) || this.banned.has(p.peer_id)) continue;
       this.connect(p.peer_id);
@@ -305,7 +308,7 @@ export class Swarm {
           link.close("HELLO for other content");
           return;
         }
-        this.scheduler.addPeer(link.remoteId, new Bitfield(f.chunkCount, f.bitfield), now);
+        this.scheduler.addPeer(link.remoteId, new Bitfield(f.chunkCount, f.bitfield), now, this.edges.has(link.remoteId));
         this.expectedDone(link.remoteId);
         if (this.pruneComplete(link)) return;
         break;

@@ -336,3 +336,53 @@ test("removing a peer frees its requests without penalty", () => {
   s.addPeer("a", bits(8, [0, 1]), 10);
   assert.deepEqual(reqs(s.tick(10)).map((r) => r.chunk), [0]);
 });
+
+test("a chunk no viewer holds is asked of a connected edge before the origin", () => {
+  const s = make({}, 0);
+  s.addPeer("edge", bits(8, []), 0, true);
+  const a = s.tick(0);
+  const r = reqs(a);
+  assert.equal(r.length, DEFAULTS.maxConcurrentTransfers);
+  assert.ok(r.every((x) => x.peer === "edge"));
+  assert.deepEqual(r.map((x) => x.chunk), [0, 1, 2, 3]);
+  // The edge is at its limit: the rest follow the usual origin rules (alone, we own them).
+  assert.ok(!http(a).some((c) => c < 4));
+});
+
+test("chunks a viewer holds come from the viewer; the edge gets only the ones nobody holds", () => {
+  const s = make({ maxConcurrentTransfers: 8 }, 0);
+  s.addPeer("viewer", bits(8, [0, 1, 2, 3]), 0);
+  s.addPeer("edge", bits(8, []), 0, true);
+  // Slow start hands each peer one request until it delivers, so run a few rounds, completing every request.
+  const fromViewer: number[] = [];
+  const fromEdge: number[] = [];
+  let now = 0;
+  for (let round = 0; round < 4; round++) {
+    const r = reqs(s.tick(now));
+    for (const x of r) (x.peer === "viewer" ? fromViewer : fromEdge).push(x.chunk);
+    now += 10;
+    for (const x of r) s.completed(x.requestId, now);
+  }
+  assert.deepEqual(fromViewer.sort(), [0, 1, 2, 3]);
+  assert.deepEqual(fromEdge.sort(), [4, 5, 6, 7]);
+});
+
+test("when the edge refuses a chunk (not_found) it goes to the origin election; the edge is never elected", () => {
+  const s = make({ chunkCount: 1 }, 0);
+  s.addPeer("edge", bits(1, []), 0, true);
+  const first = reqs(s.tick(0));
+  assert.equal(first.length, 1);
+  assert.equal(s.failedRequest(first[0]!.requestId, "not_found", 5), undefined);
+  // Alone with an edge, this viewer is the owner whatever the edge's hash (edges are not election candidates).
+  assert.deepEqual(http(s.tick(5)), [0]);
+});
+
+test("an edge that is busy for a chunk is asked again after the back-off, before the origin", () => {
+  const s = make({ chunkCount: 1 }, 60_000);
+  s.addPeer("edge", bits(1, []), 0, true);
+  const first = reqs(s.tick(0));
+  s.failedRequest(first[0]!.requestId, "busy", 1);
+  assert.deepEqual(s.tick(2), []);
+  const again = reqs(s.tick(2 + DEFAULTS.busyBackoffMs));
+  assert.equal(again[0]?.peer, "edge");
+});

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using WebRtcCdn.Cli.Swarming;
 using WebRtcCdn.Core.Content;
 using WebRtcCdn.Core.Peers;
 using WebRtcCdn.Core.Scheduling;
@@ -9,7 +10,9 @@ namespace WebRtcCdn.Cli.Fetching;
 /// <summary>
 /// <c>webrtc-cdn fetch &lt;url|content id&gt; -o FILE [--server URL]</c>: a verified, resumable download.
 /// Exit codes: 0 done, 1 failed (network, verification, local file), 2 usage, 3 the server does not know the content.
-/// Chunks come from the server's edge peer over a WebRTC data channel (POST /rtc/offer) when it is enabled, from HTTP otherwise.
+/// Chunks come from the swarm: the process joins the content's signaling swarm as a native peer (role <c>native</c>) and
+/// connects to the candidates (the edge, browser viewers, other native peers) over WebRTC data channels, as a browser
+/// does; without an edge among them it also tries the server's edge directly (POST /rtc/offer). HTTP fills in the rest.
 /// </summary>
 internal static class FetchCommand
 {
@@ -24,15 +27,22 @@ internal static class FetchCommand
     /// <summary>How long to try the edge before going on with HTTP alone: ICE + DTLS + SCTP take well under a second when reachable.</summary>
     private static readonly TimeSpan EdgeConnectTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// After joining, the download waits at most this long for the first candidate's HELLO before HTTP may start, so
+    /// chunks a peer holds are not fetched from the origin meanwhile. 10 s, as the direct edge connection's timeout: on a
+    /// loaded machine a connection takes seconds, and the wait ends at the first HELLO anyway.
+    /// </summary>
+    private static readonly TimeSpan PeerGrace = EdgeConnectTimeout;
+
     public static Command Create()
     {
         var source = new Argument<string>("source") { Description = "A content URL (http://host:port/content/<id>) or a 64-hex-digit content id (with --server)" };
         var output = new Option<string>("--output", "-o") { Description = "The file to write (a partial download continues from FILE.part)", Required = true };
         var server = new Option<string?>("--server") { Description = "Server base URL for a bare content id (default http://127.0.0.1:8080)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar; print only the result line" };
-        var noP2P = new Option<bool>("--no-p2p") { Description = "Only HTTP: do not connect to the server's edge peer over WebRTC" };
+        var noP2P = new Option<bool>("--no-p2p") { Description = "Only HTTP: do not join the swarm or connect to the server's edge over WebRTC" };
         var token = new Option<string?>("--token") { Description = $"Join token for the content's swarm, when the server requires one (default: ${TokenVariable})" };
-        var command = new Command("fetch", "Download content through the swarm (the server's edge over WebRTC), with HTTP fallback; every chunk verified, resumable") { source, output, server, quiet, noP2P, token };
+        var command = new Command("fetch", "Download content through the swarm (edge, browsers and native peers over WebRTC), with HTTP fallback; every chunk verified, resumable") { source, output, server, quiet, noP2P, token };
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (!TryResolve(parse.GetValue(source)!, parse.GetValue(server), out var origin, out var id, out var error))
@@ -92,12 +102,17 @@ internal static class FetchCommand
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
         EdgeOfferClient? edge = null;
+        SwarmMembership? swarm = null;
         try
         {
             await using var downloader = await Downloader.OpenAsync(http, options, cancellationToken).ConfigureAwait(false);
             if (p2p && downloader.Progress.ChunksDone < downloader.Manifest.ChunkCount)
             {
-                edge = await ConnectEdgeAsync(http, options, downloader, token, cancellationToken).ConfigureAwait(false);
+                swarm = await SwarmMembership.JoinAsync(options.Origin, downloader.Manifest, downloader.ChunkSource, token, () => downloader.Progress.ChunksDone < downloader.Manifest.ChunkCount, downloader.AddPeer, PeerGrace, cancellationToken).ConfigureAwait(false);
+                if (swarm is null || !swarm.HasEdge)
+                {
+                    edge = await ConnectEdgeAsync(http, options, downloader, token, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             DownloadProgress final;
@@ -136,6 +151,11 @@ internal static class FetchCommand
         }
         finally
         {
+            if (swarm is not null)
+            {
+                await swarm.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (edge is not null)
             {
                 await edge.DisposeAsync().ConfigureAwait(false);

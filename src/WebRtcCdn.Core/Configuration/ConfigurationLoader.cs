@@ -155,6 +155,22 @@ public static class ConfigurationLoader
 
                     s.Address = address!;
                     break;
+                case "listen":
+                    var listen = Scalar(value, keyPath);
+                    if (listen.Trim().Length == 0)
+                    {
+                        s.Listen = null;
+                    }
+                    else if (!ListenAddress.TryParse(listen, out var parsedListen, out var listenError))
+                    {
+                        throw At(keyPath, value, listenError);
+                    }
+                    else
+                    {
+                        s.Listen = parsedListen;
+                    }
+
+                    break;
                 case "ssl":
                     foreach (var (sslKey, sslValue, sslPath) in Entries(AsMapping(value, keyPath), keyPath))
                     {
@@ -198,7 +214,7 @@ public static class ConfigurationLoader
 
                     break;
                 case "limits": BindSignalingLimits(s.Limits, value, keyPath); break;
-                default: throw Unknown(keyPath, value, ["address", "ssl", "redis", "token_secret", "network_groups", "limits"]);
+                default: throw Unknown(keyPath, value, ["address", "listen", "ssl", "redis", "token_secret", "network_groups", "limits"]);
             }
         }
     }
@@ -428,7 +444,30 @@ public static class ConfigurationLoader
 
                     e.MaxOfferSize = (int)size;
                     break;
-                default: throw Unknown(keyPath, value, ["enabled", "udp_port", "bind_address", "public_address", "max_peers", "max_concurrent_transfers", "upload_bandwidth", "idle_timeout", "max_offer_size"]);
+                case "swarms": BindEdgeSwarms(e.Swarms, value, keyPath); break;
+                default: throw Unknown(keyPath, value, ["enabled", "udp_port", "bind_address", "public_address", "max_peers", "max_concurrent_transfers", "upload_bandwidth", "idle_timeout", "max_offer_size", "swarms"]);
+            }
+        }
+    }
+
+    private static void BindEdgeSwarms(EdgeSwarmOptions s, YamlNode node, string path)
+    {
+        foreach (var (key, value, keyPath) in Entries(AsMapping(node, path), path))
+        {
+            switch (key)
+            {
+                case "enabled": s.Enabled = Bool(value, keyPath); break;
+                case "max_swarms": s.MaxSwarms = Int(value, keyPath, 1, 10_000); break;
+                case "signaling_url":
+                    var text = Scalar(value, keyPath).Trim();
+                    if (text.Length > 0 && (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https" or "ws" or "wss") || url.Query.Length > 0 || url.Fragment.Length > 0))
+                    {
+                        throw At(keyPath, value, "must be an http(s):// server URL or a ws(s):// signaling URL without query, or empty for this server's own");
+                    }
+
+                    s.SignalingUrl = text;
+                    break;
+                default: throw Unknown(keyPath, value, ["enabled", "max_swarms", "signaling_url"]);
             }
         }
     }

@@ -39,6 +39,12 @@ public sealed class SignalingOptions
     public SslOptions Ssl { get; set; } = new();
 
     /// <summary>
+    /// An optional second listener serving only /signaling WebSockets on plain TCP, without Kestrel (a few KB less per
+    /// idle peer; TLS is meant to be terminated in front of it). Null (the default): off.
+    /// </summary>
+    public ListenAddress? Listen { get; set; }
+
+    /// <summary>
     /// StackExchange.Redis connection string shared by every node of a cluster. Empty (the default): one node
     /// holding its swarms in memory.
     /// </summary>
@@ -237,4 +243,20 @@ public sealed class EdgeOptions
 
     /// <summary>Largest SDP offer accepted (413 beyond). 64 KiB: Chrome's offers with many candidates are a few KiB.</summary>
     public int MaxOfferSize { get; set; } = 64 << 10;
+
+    /// <summary>The edge as a member of signaling swarms (<c>edge.swarms</c>).</summary>
+    public EdgeSwarmOptions Swarms { get; set; } = new();
+}
+
+/// <summary>How the edge joins swarms through signaling as role <c>edge</c> (docs/PROTOCOL.md section 1, "Native and edge peers").</summary>
+public sealed class EdgeSwarmOptions
+{
+    /// <summary>On by default when the edge is: a swarm member is how browsers find the edge without an extra request.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Swarms (content items) joined at once. 16: the signaling default <c>signaling.limits.swarms_per_peer</c>; raise both together.</summary>
+    public int MaxSwarms { get; set; } = 16;
+
+    /// <summary>The signaling server to join (http(s):// base or ws(s)://…/signaling). "" = this server's own /signaling.</summary>
+    public string SignalingUrl { get; set; } = string.Empty;
 }

@@ -26,8 +26,12 @@ public sealed class PeerSession : IAsyncDisposable
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly ITimer _timer;
+    private readonly PeerMemoryLedger? _ledger;
     private volatile bool[] _remoteHas;
     private Task? _run;
+    private long _queuedBytes;
+    private long _coreBytes;
+    private int _disposed;
 
     public PeerSession(IPeerChannel channel, Manifest manifest, IChunkSource source, PeerSessionOptions? options = null, TimeProvider? time = null)
     {
@@ -40,10 +44,12 @@ public sealed class PeerSession : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _start = _time.GetTimestamp();
         Manifest = manifest;
-        _core = new PeerSessionCore(manifest, source.Has, options, Now);
+        _core = new PeerSessionCore(manifest, source.Has, options, Now, source.CanServe);
         _sends = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Math.Max(1, options.MaxPendingOutput)) { SingleReader = true, SingleWriter = true });
         _remoteHas = new bool[manifest.ChunkCount];
         _timer = _time.CreateTimer(_ => _inputs.Writer.TryWrite(Tick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _ledger = options.Ledger;
+        _ledger?.SessionOpened();
     }
 
     public Manifest Manifest { get; }
@@ -61,6 +67,9 @@ public sealed class PeerSession : IAsyncDisposable
     public long BytesUploaded { get; private set; }
 
     public long BytesDownloaded { get; private set; }
+
+    /// <summary>Bytes this session holds for the wire: frames not yet taken by the channel, chunk data referenced for serving.</summary>
+    public long BufferedBytes => Interlocked.Read(ref _coreBytes) + Interlocked.Read(ref _queuedBytes);
 
     private TimeSpan Now => _time.GetElapsedTime(_start);
 
@@ -96,6 +105,12 @@ public sealed class PeerSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a session is shared by its owner (a swarm member) and its user (a downloader), and both dispose it.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _inputs.Writer.TryWrite(new CloseCommand("closed locally"));
         if (_run is not null)
         {
@@ -111,8 +126,21 @@ public sealed class PeerSession : IAsyncDisposable
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _channel.CloseAsync().ConfigureAwait(false);
+        if (_run is not null)
+        {
+            try
+            {
+                await _run.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); // its finally releases the queues
+            }
+            catch (TimeoutException)
+            {
+                // A transport call that ignores cancellation: what it holds is reported as still buffered.
+            }
+        }
+
         await _timer.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
+        _ledger?.SessionDisposed(); // once: the guard at the top lets only the first caller through
     }
 
     private async Task RunAsync()
@@ -188,6 +216,7 @@ public sealed class PeerSession : IAsyncDisposable
         }
         finally
         {
+            _core.Close("session ended"); // no-op when closed already; releases the core's frames and chunk references
             _sends.Writer.TryComplete();
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             foreach (var waiting in _waiting.Values)
@@ -199,6 +228,17 @@ public sealed class PeerSession : IAsyncDisposable
             _ready.TrySetException(new PeerRequestException(RequestFailure.Closed, null));
             _ = _ready.Task.Exception; // observed: a session that never got a HELLO is not an unobserved fault
             await send.ConfigureAwait(false);
+            while (_sends.Reader.TryRead(out var unsent))
+            {
+                Unqueue(unsent.Length);
+            }
+
+            while (_spill.TryDequeue(out var spilled))
+            {
+                Unqueue(spilled.Length);
+            }
+
+            ReportCore();
             await _channel.CloseAsync().ConfigureAwait(false);
             await receive.ConfigureAwait(false);
             _closed.TrySetResult(_core.CloseReason ?? "closed");
@@ -256,11 +296,30 @@ public sealed class PeerSession : IAsyncDisposable
 
         while (_spill.Count == 0 && _core.TryTakeOutput(out var frame))
         {
+            Interlocked.Add(ref _queuedBytes, frame.Length);
+            _ledger?.AddBytes(frame.Length);
             if (!_sends.Writer.TryWrite(frame))
             {
                 _spill.Enqueue(frame);
             }
         }
+
+        ReportCore();
+    }
+
+    /// <summary>Brings the ledger up to date with what the core holds (actor only).</summary>
+    private void ReportCore()
+    {
+        var held = _core.OutputBytes + _core.HeldChunkBytes;
+        var delta = held - Interlocked.Exchange(ref _coreBytes, held);
+        _ledger?.AddBytes(delta);
+    }
+
+    /// <summary>A frame left the session's queues (handed to the channel, or dropped at the end).</summary>
+    private void Unqueue(int length)
+    {
+        Interlocked.Add(ref _queuedBytes, -length);
+        _ledger?.AddBytes(-length);
     }
 
     private readonly Queue<byte[]> _spill = new();
@@ -315,7 +374,15 @@ public sealed class PeerSession : IAsyncDisposable
         {
             await foreach (var frame in _sends.Reader.ReadAllAsync(token).ConfigureAwait(false))
             {
-                await _channel.SendAsync(frame, token).ConfigureAwait(false);
+                try
+                {
+                    await _channel.SendAsync(frame, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Unqueue(frame.Length);
+                }
+
                 _inputs.Writer.TryWrite(Tick.Instance); // room again: the actor may produce more PIECEs
             }
         }

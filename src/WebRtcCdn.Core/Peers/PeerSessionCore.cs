@@ -19,6 +19,7 @@ public sealed class PeerSessionCore
 
     private readonly Manifest _manifest;
     private readonly Func<int, bool> _hasLocal;
+    private readonly Func<int, bool> _canServe;
     private readonly PeerSessionOptions _options;
     private readonly Queue<byte[]> _output = new();
     private readonly Queue<PeerEvent> _events = new();
@@ -37,13 +38,15 @@ public sealed class PeerSessionCore
     private int _servedCursor;
     private int _piecesPending;
 
-    public PeerSessionCore(Manifest manifest, Func<int, bool> hasLocal, PeerSessionOptions options, TimeSpan now)
+    /// <param name="canServe">Whether a request for a chunk is taken (held or obtainable on demand); default <paramref name="hasLocal"/>.</param>
+    public PeerSessionCore(Manifest manifest, Func<int, bool> hasLocal, PeerSessionOptions options, TimeSpan now, Func<int, bool>? canServe = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(hasLocal);
         ArgumentNullException.ThrowIfNull(options);
         _manifest = manifest;
         _hasLocal = hasLocal;
+        _canServe = canServe ?? hasLocal;
         _options = options;
         _tokens = options.UploadBurstBytes;
         _lastRefill = now;
@@ -69,6 +72,24 @@ public sealed class PeerSessionCore
 
     public bool HasOutput => _output.Count > 0;
 
+    /// <summary>Bytes of encoded frames waiting for <see cref="TryTakeOutput"/>.</summary>
+    public long OutputBytes { get; private set; }
+
+    /// <summary>Bytes of chunk data this session references for serving (released as the requests finish or the session closes).</summary>
+    public long HeldChunkBytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (var data in _loaded.Values)
+            {
+                total += data.Length;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>Sends our HELLO: call once, first.</summary>
     public void Start(TimeSpan now)
     {
@@ -92,6 +113,7 @@ public sealed class PeerSessionCore
     {
         if (_output.TryDequeue(out frame!))
         {
+            OutputBytes -= frame.Length;
             if (frame.Length > 1 && frame[1] == (byte)FrameType.Piece)
             {
                 _piecesPending--;
@@ -308,7 +330,7 @@ public sealed class PeerSessionCore
         }
     }
 
-    /// <summary>Ends the session: our requests fail, serving state and chunk references are released.</summary>
+    /// <summary>Ends the session: our requests fail, serving state, chunk references and unsent frames are released.</summary>
     public void Close(string reason)
     {
         if (IsClosed)
@@ -328,6 +350,9 @@ public sealed class PeerSessionCore
         _queued.Clear();
         _loaded.Clear();
         _loading.Clear();
+        _output.Clear(); // nobody will read them: the channel is going away
+        OutputBytes = 0;
+        _piecesPending = 0;
         _events.Enqueue(new SessionClosedEvent(reason));
     }
 
@@ -345,7 +370,7 @@ public sealed class PeerSessionCore
             return;
         }
 
-        if (!_hasLocal(request.ChunkIndex))
+        if (!_canServe(request.ChunkIndex))
         {
             Emit(new RejectFrame(request.RequestId, RejectReason.NotFound), now);
             return;
@@ -532,7 +557,9 @@ public sealed class PeerSessionCore
 
     private void Emit(WireFrame frame, TimeSpan now)
     {
-        _output.Enqueue(WireCodec.Encode(frame));
+        var encoded = WireCodec.Encode(frame);
+        _output.Enqueue(encoded);
+        OutputBytes += encoded.Length;
         _lastSend = now;
     }
 

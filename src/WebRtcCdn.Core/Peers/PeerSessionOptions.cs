@@ -35,4 +35,7 @@ public sealed class PeerSessionOptions
 
     /// <summary>Serve requests at all (a pure downloader sets false and answers REJECT choked).</summary>
     public bool Serve { get; init; } = true;
+
+    /// <summary>Where the session accounts for what it holds (shared by an edge's sessions); null = not accounted.</summary>
+    public PeerMemoryLedger? Ledger { get; init; }
 }

@@ -174,6 +174,9 @@ public sealed class SctpAssociation
 
     internal ReceivedTsnTracker? TrackerForTests => _tracker;
 
+    /// <summary>Whether the per-transfer buffers (retransmission ring, gap bitmap) are held; an idle association holds neither.</summary>
+    internal bool HoldsTransferBuffersForTests => _rq.RingLength > 0 || _tracker?.HoldsBitmap == true;
+
     public long GetBufferedAmount(ushort streamId) => _sendQueue.TryGetExisting(streamId, out var s) ? s.Buffered : 0;
 
     /// <summary>W3C bufferedAmountLowThreshold: a BufferedAmountLow event fires when the amount falls to it from above.</summary>

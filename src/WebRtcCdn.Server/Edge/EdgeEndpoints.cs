@@ -22,6 +22,8 @@ public static class EdgeEndpoints
     {
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton<EdgeSeeder>();
+        services.AddSingleton<EdgeSwarmMembership>();
+        services.AddHostedService(sp => sp.GetRequiredService<EdgeSwarmMembership>());
         return services;
     }
 

@@ -28,17 +28,24 @@ public sealed class EdgeSeeder : IAsyncDisposable
     private readonly EdgeOptions _options;
     private readonly OriginContent _content;
     private readonly ILogger<EdgeSeeder> _logger;
+    private readonly TimeProvider _time;
+    private readonly PullThrough? _pull;
     private readonly ConcurrentDictionary<string, EdgeConnection> _connections = new();
+    private readonly PeerMemoryLedger _ledger = new();
     private readonly Lock _muxLock = new();
     private UdpMux? _mux;
     private long _accepted;
+    private int _livePeerConnections;
 
-    public EdgeSeeder(WebRtcCdnOptions options, OriginContent content, ILogger<EdgeSeeder> logger)
+    /// <param name="time">Drives the sessions' idle and ping timers and the connect timeout (tests pass a fake clock); the RTC stack keeps real time.</param>
+    public EdgeSeeder(WebRtcCdnOptions options, OriginContent content, ILogger<EdgeSeeder> logger, TimeProvider? time = null, PullThrough? pull = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Edge;
         _content = content;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _pull = pull;
     }
 
     public bool Enabled => _options.Enabled;
@@ -51,6 +58,18 @@ public sealed class EdgeSeeder : IAsyncDisposable
     public event Action<int>? ConnectionRemoved;
 
     public long Accepted => Interlocked.Read(ref _accepted);
+
+    /// <summary>
+    /// What the edge holds for its peers, from its own accounting (not GC figures): with no peers every field is zero,
+    /// so a leak on any teardown path (a session or connection never disposed, a mux route left behind, frames or
+    /// chunk references kept) shows here.
+    /// </summary>
+    public EdgeUsage Usage => new(
+        _connections.Count,
+        _ledger.LiveSessions,
+        Volatile.Read(ref _livePeerConnections),
+        _mux?.Connections ?? 0,
+        _ledger.BufferedBytes);
 
     /// <summary>Bytes uploaded over data channels by the live sessions.</summary>
     public long BytesUploaded => _connections.Values.Sum(c => c.Session?.BytesUploaded ?? 0);
@@ -73,6 +92,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
         var bound = mux.LocalEndPoint.Address;
         var announce = publicAddress ?? (bound.Equals(IPAddress.Any) ? IPAddress.Loopback : bound.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : bound);
         var pc = new RtcPeerConnection(new RtcConfiguration { IceLite = true, UdpMux = mux, HostAddresses = [announce] });
+        Interlocked.Increment(ref _livePeerConnections);
         var id = Guid.NewGuid().ToString("N");
         var connection = new EdgeConnection(id, pc);
         pc.OnDataChannel += channel =>
@@ -107,20 +127,54 @@ public sealed class EdgeSeeder : IAsyncDisposable
         }
         catch (SdpException e)
         {
-            await pc.DisposeAsync().ConfigureAwait(false);
+            await DisposePeerConnectionAsync(pc).ConfigureAwait(false);
             var where = e.LineNumber > 0 ? $"line {e.LineNumber}: " : string.Empty;
             throw new EdgeOfferException(400, "invalid_sdp", $"{where}{e.Reason ?? e.Message}");
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            await pc.DisposeAsync().ConfigureAwait(false);
+            await DisposePeerConnectionAsync(pc).ConfigureAwait(false);
             throw new EdgeOfferException(400, "invalid_sdp", e.Message);
         }
 
         _connections[id] = connection;
         Interlocked.Increment(ref _accepted);
-        _ = DropIfNotOpenAsync(connection);
+        // The timer's state is the id, not the connection: a pending timeout must not keep a closed connection's whole
+        // graph (peer connection, session) alive for the rest of the 30 s (found by the edge bench's memory rounds).
+        connection.ConnectTimer = _time.CreateTimer(
+            static state =>
+            {
+                var (edge, connectionId) = ((EdgeSeeder, string))state!;
+                edge.DropIfNotOpen(connectionId);
+            },
+            (this, id),
+            ConnectTimeout,
+            Timeout.InfiniteTimeSpan);
         return (id, pc.LocalDescription!.Sdp);
+    }
+
+    /// <summary>Whether the connection still exists.</summary>
+    public bool Contains(string id) => _connections.ContainsKey(id);
+
+    /// <summary>
+    /// A remote candidate trickled through signaling (null: end-of-candidates). ICE-lite needs none (it learns the
+    /// peer's address from its checks), but a usable one does no harm; an unusable one (an mDNS name) is ignored.
+    /// </summary>
+    public async Task AddCandidateAsync(string id, RtcIceCandidate? candidate)
+    {
+        if (!_connections.TryGetValue(id, out var connection))
+        {
+            return;
+        }
+
+        try
+        {
+            await connection.PeerConnection.AddIceCandidateAsync(candidate).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or ObjectDisposedException)
+        {
+            _logger.LogDebug("edge connection {Id}: candidate ignored: {Reason}", id, e.Message);
+        }
     }
 
     /// <summary>Closes one connection (DELETE of its resource). False when unknown.</summary>
@@ -158,20 +212,28 @@ public sealed class EdgeSeeder : IAsyncDisposable
 
     private void StartSession(EdgeConnection connection, RtcDataChannel channel, Manifest manifest)
     {
-        if (connection.Session is not null)
-        {
-            return;
-        }
-
         var options = new PeerSessionOptions
         {
             MaxConcurrentTransfers = _options.MaxConcurrentTransfers,
             UploadBytesPerSecond = _options.UploadBandwidth,
             IdleTimeout = _options.IdleTimeout,
             PingInterval = _options.IdleTimeout / 4,
+            Ledger = _ledger,
         };
-        var session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest), options);
-        connection.Session = session;
+        PeerSession session;
+        lock (connection)
+        {
+            // The channel can open just as the connection is being removed (connect timeout, ICE failure, DELETE): a
+            // session created then would never be disposed.
+            if (connection.Session is not null || connection.Removed)
+            {
+                return;
+            }
+
+            session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest, _pull), options, _time);
+            connection.Session = session;
+        }
+
         _ = Task.Run(async () =>
         {
             await session.StartAsync().ConfigureAwait(false);
@@ -180,12 +242,11 @@ public sealed class EdgeSeeder : IAsyncDisposable
         });
     }
 
-    private async Task DropIfNotOpenAsync(EdgeConnection connection)
+    private void DropIfNotOpen(string id)
     {
-        await Task.Delay(ConnectTimeout).ConfigureAwait(false);
-        if (connection.Session is null)
+        if (_connections.TryGetValue(id, out var connection) && connection.Session is null)
         {
-            await RemoveAsync(connection.Id, "no data channel within the connect timeout").ConfigureAwait(false);
+            _ = RemoveAsync(id, "no data channel within the connect timeout");
         }
     }
 
@@ -197,13 +258,34 @@ public sealed class EdgeSeeder : IAsyncDisposable
         }
 
         _logger.LogDebug("edge connection {Id} ended: {Reason}", id, reason);
-        if (connection.Session is { } session)
+        PeerSession? session;
+        lock (connection)
+        {
+            connection.Removed = true;
+            session = connection.Session;
+        }
+
+        connection.ConnectTimer?.Dispose();
+
+        if (session is not null)
         {
             await session.DisposeAsync().ConfigureAwait(false);
         }
 
-        await connection.PeerConnection.DisposeAsync().ConfigureAwait(false);
+        await DisposePeerConnectionAsync(connection.PeerConnection).ConfigureAwait(false);
         ConnectionRemoved?.Invoke(_connections.Count);
+    }
+
+    private async Task DisposePeerConnectionAsync(RtcPeerConnection pc)
+    {
+        try
+        {
+            await pc.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _livePeerConnections);
+        }
     }
 
     private sealed class EdgeConnection(string id, RtcPeerConnection peerConnection)
@@ -213,5 +295,11 @@ public sealed class EdgeSeeder : IAsyncDisposable
         public RtcPeerConnection PeerConnection { get; } = peerConnection;
 
         public PeerSession? Session { get; set; }
+
+        /// <summary>Set (under the connection's lock) once removal started: no session may start after it.</summary>
+        public bool Removed { get; set; }
+
+        /// <summary>Drops the connection when no channel opened in time; disposed on removal.</summary>
+        public ITimer? ConnectTimer { get; set; }
     }
 }

@@ -67,6 +67,9 @@ public sealed class OriginContent : IDisposable
 
     public ContentOptions Options => _options;
 
+    /// <summary>Content was stored (published or pulled through); the edge joins its swarm.</summary>
+    public event Action<Manifest>? Published;
+
     /// <summary>The store if it has been opened, else null (never opens it).</summary>
     public ChunkStore? OpenedStore => Volatile.Read(ref _store);
 
@@ -93,6 +96,7 @@ public sealed class OriginContent : IDisposable
         }
 
         await store.SaveManifestAsync(manifest, kind, cancellationToken).ConfigureAwait(false);
+        Published?.Invoke(manifest);
         _logger.LogInformation("Stored {Kind} content {ContentId} ({Name}, {Size} bytes, {Chunks} chunks)", kind, manifest.Id, manifest.Name, manifest.Size, manifest.ChunkCount);
         return manifest;
     }

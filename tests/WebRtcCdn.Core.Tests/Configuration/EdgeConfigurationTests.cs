@@ -33,6 +33,17 @@ public sealed class EdgeConfigurationTests
         Assert.Equal(8 << 10, e.MaxOfferSize);
     }
 
+    [Fact]
+    public void Swarm_membership_keys_bind_and_default_on()
+    {
+        Assert.True(new WebRtcCdnOptions().Edge.Swarms.Enabled);
+        Assert.Equal(16, new WebRtcCdnOptions().Edge.Swarms.MaxSwarms);
+        var s = Load("    swarms:\n      enabled: false\n      max_swarms: 40\n      signaling_url: wss://sig.example.com/signaling").Edge.Swarms;
+        Assert.False(s.Enabled);
+        Assert.Equal(40, s.MaxSwarms);
+        Assert.Equal("wss://sig.example.com/signaling", s.SignalingUrl);
+    }
+
     [Theory]
     [InlineData("    enabled: perhaps", "webrtc_cdn.edge.enabled")]
     [InlineData("    udp_port: 70000", "webrtc_cdn.edge.udp_port")]
@@ -45,6 +56,13 @@ public sealed class EdgeConfigurationTests
     [InlineData("    max_offer_size: 10", "webrtc_cdn.edge.max_offer_size")]
     [InlineData("    max_offer_size: 2MB", "webrtc_cdn.edge.max_offer_size")]
     [InlineData("    udp: 1", "webrtc_cdn.edge.udp")]
+    [InlineData("    swarms: 1", "webrtc_cdn.edge.swarms")]
+    [InlineData("    swarms:\n      enabled: maybe", "webrtc_cdn.edge.swarms.enabled")]
+    [InlineData("    swarms:\n      max_swarms: 0", "webrtc_cdn.edge.swarms.max_swarms")]
+    [InlineData("    swarms:\n      signaling_url: ftp://example.com/", "webrtc_cdn.edge.swarms.signaling_url")]
+    [InlineData("    swarms:\n      signaling_url: not a url", "webrtc_cdn.edge.swarms.signaling_url")]
+    [InlineData("    swarms:\n      signaling_url: ws://example.com/signaling?v=1", "webrtc_cdn.edge.swarms.signaling_url")]
+    [InlineData("    swarms:\n      rooms: 3", "webrtc_cdn.edge.swarms.rooms")]
     public void Bad_values_fail_with_the_key_path(string yaml, string path)
     {
         var e = Assert.Throws<ConfigurationException>(() => Load(yaml));

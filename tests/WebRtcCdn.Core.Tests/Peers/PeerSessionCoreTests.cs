@@ -56,6 +56,24 @@ public sealed class PeerSessionCoreTests
     }
 
     [Fact]
+    public void A_chunk_obtainable_on_demand_is_not_advertised_but_is_served_and_one_that_is_not_is_rejected()
+    {
+        var (manifest, chunks) = Content(3);
+        // The edge's pull-through: holds nothing now, can get chunks 0 and 1 on demand, not chunk 2.
+        var edge = new PeerSessionCore(manifest, _ => false, new PeerSessionOptions(), TimeSpan.Zero, i => i < 2);
+        var viewer = new PeerSessionCore(manifest, _ => false, new PeerSessionOptions(), TimeSpan.Zero);
+        edge.Start(TimeSpan.Zero);
+        viewer.Start(TimeSpan.Zero);
+        Exchange(edge, viewer, chunks, TimeSpan.Zero);
+        Assert.False(viewer.RemoteHas(0));
+        Assert.True(viewer.TryRequest(0, TimeSpan.Zero, out var served));
+        Assert.True(viewer.TryRequest(2, TimeSpan.Zero, out var missing));
+        var events = Exchange(edge, viewer, chunks, TimeSpan.Zero);
+        Assert.Equal(chunks[0], Assert.Single(events.OfType<RequestCompletedEvent>(), e => e.RequestId == served).Data);
+        Assert.Equal(RejectReason.NotFound, Assert.Single(events.OfType<RequestFailedEvent>(), e => e.RequestId == missing).Reason);
+    }
+
+    [Fact]
     public void A_whole_chunk_arrives_in_pieces_of_at_most_65521_bytes()
     {
         var (manifest, chunks) = Content(2);

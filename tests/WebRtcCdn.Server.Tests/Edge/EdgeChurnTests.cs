@@ -50,6 +50,7 @@ public sealed class EdgeChurnTests : IAsyncLifetime
         }
 
         Assert.Equal(4, edge.Connections);
+        Assert.Equal(4, edge.Usage.Sessions);
         var victimRuns = victims.Select(v =>
         {
             var halfway = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -75,19 +76,20 @@ public sealed class EdgeChurnTests : IAsyncLifetime
             Assert.Equal(_edge.Content, await File.ReadAllBytesAsync(downloader.PartPath[..^".part".Length]));
         }
 
-        edge.ConnectionRemoved += left => { if (left == 0) { allGone.TrySetResult(); } };
+        edge.ConnectionRemoved += _ => { if (edge.Usage.IsEmpty) { allGone.TrySetResult(); } }; // the last removal to finish sees it
         foreach (var (client, downloader) in survivors.Concat(victims))
         {
             await client.DisposeAsync();
             await downloader.DisposeAsync();
         }
 
-        if (edge.Connections > 0)
+        if (!edge.Usage.IsEmpty)
         {
             await allGone.Task.WaitAsync(Guard);
         }
 
         Assert.Equal(0, edge.Connections);
+        Assert.Equal(new EdgeUsage(0, 0, 0, 0, 0), edge.Usage); // sessions disposed, port routes gone, no bytes held
     }
 
     private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>

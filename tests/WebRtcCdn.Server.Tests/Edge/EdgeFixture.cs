@@ -27,7 +27,12 @@ internal sealed class EdgeFixture : IAsyncDisposable
 
     public ContentId Id { get; }
 
-    public static async Task<EdgeFixture> StartAsync(int size = 300_000, string tokenSecret = "", Action<Microsoft.AspNetCore.Builder.WebApplication>? configureApp = null)
+    public static async Task<EdgeFixture> StartAsync(
+        int size = 300_000,
+        string tokenSecret = "",
+        Action<Microsoft.AspNetCore.Builder.WebApplication>? configureApp = null,
+        Action<WebRtcCdn.Core.Configuration.WebRtcCdnOptions>? configure = null,
+        Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configureBuilder = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "webrtc-cdn-edge-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -41,8 +46,10 @@ internal sealed class EdgeFixture : IAsyncDisposable
                 o.Edge.BindAddress = "127.0.0.1";
                 o.Signaling.TokenSecret = tokenSecret;
                 o.Edge.MaxOfferSize = 16 << 10;
+                configure?.Invoke(o);
             },
-            configureApp: configureApp);
+            configureBuilder,
+            configureApp);
         var content = new byte[size];
         new Random(11).NextBytes(content);
         using var http = server.CreateClient();

@@ -16,7 +16,7 @@ namespace WebRtcCdn.Server.Tests.Swarm;
 /// </summary>
 internal sealed class SwarmHarness : IAsyncDisposable
 {
-    private const string PublishToken = "swarm-test-publish-token";
+    internal const string PublishToken = "swarm-test-publish-token";
 
     /// <summary>Guard for anything a viewer awaits: generous, so a slow 2-core machine does not fail a correct run.</summary>
     public static readonly TimeSpan Guard = TimeSpan.FromSeconds(150);
@@ -81,17 +81,26 @@ internal sealed class SwarmHarness : IAsyncDisposable
         return body.RootElement.GetProperty("id").GetString()!;
     }
 
-    /// <summary>Opens a viewer and starts its fetch (not awaited: see <see cref="Viewer.ResultAsync"/>).</summary>
-    public async Task<Viewer> StartViewerAsync(object? sdkOptions = null, object? fetchOptions = null)
+    /// <summary>
+    /// Opens a viewer and starts its fetch (not awaited: see <see cref="Viewer.ResultAsync"/>). With
+    /// <paramref name="blockOriginChunks"/> the page cannot load <c>/content/*/chunks/*</c> (the origin's chunk path is
+    /// disabled for it: every chunk must come over data channels); <paramref name="contentId"/> fetches other content.
+    /// </summary>
+    public async Task<Viewer> StartViewerAsync(object? sdkOptions = null, object? fetchOptions = null, bool blockOriginChunks = false, string? contentId = null)
     {
         var context = await Chromium.NewContextAsync();
         var page = await context.NewPageAsync();
+        if (blockOriginChunks)
+        {
+            await page.RouteAsync("**/content/*/chunks/*", route => route.AbortAsync());
+        }
+
         var viewer = new Viewer(context, page, _viewers.Count);
         page.Console += (_, m) => viewer.Record($"console.{m.Type}: {m.Text}");
         page.PageError += (_, e) => viewer.Record($"pageerror: {e}");
         var response = await page.GotoAsync(Server.BaseUri.ToString());
         Assert.True(response is { Ok: true }, $"GET / answered {response?.Status}");
-        await page.EvaluateAsync(ViewerScript, new { id = ContentId, options = sdkOptions ?? new { }, fetchOptions = fetchOptions ?? new { } });
+        await page.EvaluateAsync(ViewerScript, new { id = contentId ?? ContentId, options = sdkOptions ?? new { }, fetchOptions = fetchOptions ?? new { } });
         _viewers.Add(viewer);
         return viewer;
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 
@@ -7,6 +8,9 @@ namespace WebRtcCdn.Rtc.Sctp.Rx;
 /// Which TSNs arrived: the cumulative TSN plus a bitmap of the window above it, from which SACK gap blocks
 /// are built word by word. TSNs beyond the window are refused, which bounds both memory and the work a
 /// hostile peer can cause; duplicates are remembered (bounded) for the SACK's duplicate-TSN list.
+/// The bitmap (32 KiB) is only needed while a TSN above a gap is held: in-order arrival (and an idle association)
+/// just moves the cumulative TSN, so the bitmap is rented from the shared pool when a gap opens and returned when it
+/// closes. An idle connection then holds none of it (issue 8: memory per connected idle peer).
 /// </summary>
 internal sealed class ReceivedTsnTracker
 {
@@ -16,7 +20,7 @@ internal sealed class ReceivedTsnTracker
     /// <summary>Duplicate TSNs reported per SACK (RFC 9260 allows any number; a few suffice for the sender's diagnostics).</summary>
     private const int MaxDuplicates = 16;
 
-    private readonly ulong[] _bits = new ulong[Window / 64];
+    private ulong[]? _bits;
     private readonly uint[] _duplicates = new uint[MaxDuplicates];
 
     public ReceivedTsnTracker(uint peerInitialTsn)
@@ -66,6 +70,15 @@ internal sealed class ReceivedTsnTracker
     /// <summary>Records a new TSN (classified <see cref="Result.New"/>); returns whether the cumulative TSN moved.</summary>
     public bool Add(uint tsn)
     {
+        if (_bits is null && tsn == Cumulative + 1)
+        {
+            // No gap (then Highest == Cumulative): the common in-order case needs no bitmap at all.
+            Cumulative = tsn;
+            Highest = tsn;
+            return true;
+        }
+
+        _bits ??= RentBits();
         Set(tsn);
         if (SerialNumber.Gt(tsn, Highest))
         {
@@ -80,6 +93,7 @@ internal sealed class ReceivedTsnTracker
             moved = true;
         }
 
+        ReleaseIfNoGaps();
         return moved;
     }
 
@@ -88,6 +102,13 @@ internal sealed class ReceivedTsnTracker
     {
         if (SerialNumber.Le(newCumulative, Cumulative))
         {
+            return;
+        }
+
+        if (_bits is null)
+        {
+            Cumulative = newCumulative;
+            Highest = newCumulative; // no bitmap means nothing above the old cumulative TSN was held
             return;
         }
 
@@ -114,6 +135,28 @@ internal sealed class ReceivedTsnTracker
         if (SerialNumber.Lt(Highest, Cumulative))
         {
             Highest = Cumulative;
+        }
+
+        ReleaseIfNoGaps();
+    }
+
+    /// <summary>Whether the bitmap is held (a gap is open); for tests of the idle footprint.</summary>
+    internal bool HoldsBitmap => _bits is not null;
+
+    private static ulong[] RentBits()
+    {
+        var bits = ArrayPool<ulong>.Shared.Rent(Window / 64);
+        Array.Clear(bits); // the shared pool hands out other users' arrays as they left them
+        return bits;
+    }
+
+    /// <summary>Once nothing above the cumulative TSN is held every bit is clear again (bits are cleared as the cumulative TSN passes them), so the bitmap goes back to the pool.</summary>
+    private void ReleaseIfNoGaps()
+    {
+        if (_bits is not null && Highest == Cumulative)
+        {
+            ArrayPool<ulong>.Shared.Return(_bits);
+            _bits = null;
         }
     }
 
@@ -162,11 +205,11 @@ internal sealed class ReceivedTsnTracker
         return pos;
     }
 
-    private bool IsSet(uint tsn) => (_bits[(tsn >> 6) & ((Window / 64) - 1)] & (1UL << (int)(tsn & 63))) != 0;
+    private bool IsSet(uint tsn) => _bits is not null && (_bits[(tsn >> 6) & ((Window / 64) - 1)] & (1UL << (int)(tsn & 63))) != 0;
 
-    private void Set(uint tsn) => _bits[(tsn >> 6) & ((Window / 64) - 1)] |= 1UL << (int)(tsn & 63);
+    private void Set(uint tsn) => _bits![(tsn >> 6) & ((Window / 64) - 1)] |= 1UL << (int)(tsn & 63);
 
-    private void Clear(uint tsn) => _bits[(tsn >> 6) & ((Window / 64) - 1)] &= ~(1UL << (int)(tsn & 63));
+    private void Clear(uint tsn) => _bits![(tsn >> 6) & ((Window / 64) - 1)] &= ~(1UL << (int)(tsn & 63));
 
     /// <summary>First received TSN at or after <paramref name="from"/> (up to Highest + 1).</summary>
     private uint NextSet(uint from)
@@ -174,7 +217,7 @@ internal sealed class ReceivedTsnTracker
         var t = from;
         while (SerialNumber.Le(t, Highest))
         {
-            var word = _bits[(t >> 6) & ((Window / 64) - 1)] >> (int)(t & 63);
+            var word = _bits![(t >> 6) & ((Window / 64) - 1)] >> (int)(t & 63);
             if (word != 0)
             {
                 return t + (uint)BitOperations.TrailingZeroCount(word);
@@ -192,7 +235,7 @@ internal sealed class ReceivedTsnTracker
         var t = from;
         while (SerialNumber.Le(t, Highest))
         {
-            var word = ~_bits[(t >> 6) & ((Window / 64) - 1)] >> (int)(t & 63);
+            var word = ~_bits![(t >> 6) & ((Window / 64) - 1)] >> (int)(t & 63);
             if (word != 0)
             {
                 var r = t + (uint)BitOperations.TrailingZeroCount(word);

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using WebRtcCdn.Rtc.Sctp.Timer;
 
 namespace WebRtcCdn.Rtc.Sctp.Tx;
@@ -9,6 +11,8 @@ namespace WebRtcCdn.Rtc.Sctp.Tx;
 /// (three miss indications, or RACK-style: a chunk sent later was delivered and more than an RTT plus a
 /// reordering window min_rtt/4 has passed, RFC 8985), drives fast recovery and PR-SCTP abandonment, and
 /// computes the FORWARD-TSN point (RFC 3758).
+/// The ring is rented from the shared pool as chunks are sent and returned whenever everything is acknowledged,
+/// so an idle association holds none of it (a fully used window is ~14k chunks, 560 KiB of ring).
 /// </summary>
 internal sealed class RetransmissionQueue
 {
@@ -20,7 +24,10 @@ internal sealed class RetransmissionQueue
     private readonly List<(uint Start, uint End)> _previousGaps = [];
     private readonly List<(uint Start, uint End)> _gaps = [];
     private readonly Dictionary<ushort, ushort> _forwardSsns = [];
-    private TxChunk[] _ring = new TxChunk[1024];
+    /// <summary>The smallest ring rented: the shared pool's smallest bucket.</summary>
+    private const int MinRing = 16;
+
+    private TxChunk[] _ring = [];
     private int _head;
     private int _count;
     private uint _cumAck;
@@ -61,6 +68,9 @@ internal sealed class RetransmissionQueue
     public bool IsEmpty => _count == 0;
 
     public int Count => _count;
+
+    /// <summary>Slots of the rented ring (0 while nothing is outstanding).</summary>
+    public int RingLength => _ring.Length;
 
     public uint Add(OutgoingMessage message, int offset, int length, ushort ssn, byte flags, TimeSpan now)
     {
@@ -128,6 +138,11 @@ internal sealed class RetransmissionQueue
             _count--;
             _cumAck = tsn;
             cumAdvanced = true;
+        }
+
+        if (_count == 0)
+        {
+            ReleaseRing(); // nothing after this indexes the ring: gap blocks beyond NextTsn are refused below
         }
 
         _lostScan = 0;
@@ -421,6 +436,7 @@ internal sealed class RetransmissionQueue
 
         _cumAck += (uint)_count;
         _count = 0;
+        ReleaseRing();
         Flight = 0;
         LostCount = 0;
         HeldBytes = 0;
@@ -460,13 +476,36 @@ internal sealed class RetransmissionQueue
 
     private void Grow()
     {
-        var bigger = new TxChunk[_ring.Length * 2];
+        var size = Math.Max(MinRing, _ring.Length * 2);
+        var bigger = ArrayPool<TxChunk>.Shared.Rent(size);
+        if (!BitOperations.IsPow2(bigger.Length))
+        {
+            ArrayPool<TxChunk>.Shared.Return(bigger);
+            bigger = new TxChunk[size]; // the ring is indexed with a mask: only a power of two will do
+        }
+
         for (var i = 0; i < _count; i++)
         {
             bigger[i] = _ring[(_head + i) & (_ring.Length - 1)];
         }
 
+        if (_ring.Length > 0)
+        {
+            ArrayPool<TxChunk>.Shared.Return(_ring, clearArray: true); // the copies still reference their messages
+        }
+
         _ring = bigger;
         _head = 0;
+    }
+
+    /// <summary>Returns the (empty) ring: every slot was reset to default as its chunk left, so no clearing is needed.</summary>
+    private void ReleaseRing()
+    {
+        if (_ring.Length > 0)
+        {
+            ArrayPool<TxChunk>.Shared.Return(_ring);
+            _ring = [];
+            _head = 0;
+        }
     }
 }
