@@ -49,7 +49,9 @@ public sealed class RtcBench : IBenchSuite
 
         if (what is "all" or "chromium")
         {
-            foreach (var size in MessageSizes)
+            // "rtc chromium 16" runs one message size (KiB) alone.
+            var sizes = what == "chromium" && args.Length > 1 ? [int.Parse(args[1], CultureInfo.InvariantCulture) * 1024] : MessageSizes;
+            foreach (var size in sizes)
             {
                 await ChromiumThroughputAsync(size).ConfigureAwait(false);
             }
@@ -225,8 +227,8 @@ public sealed class RtcBench : IBenchSuite
     private static async Task CsharpThroughputAsync(int size)
     {
         // Own sockets handed in, so the bench can read their system-call counters.
-        // RTC_BENCH_GSO=1: segmented sends too (off by default, see UdpMuxOptions.UseSegmentationOffload).
-        var gso = Environment.GetEnvironmentVariable("RTC_BENCH_GSO") == "1";
+        // RTC_BENCH_NO_GSO=1: no segmented sends (see UdpMuxOptions.UseSegmentationOffload), for comparison.
+        var gso = Environment.GetEnvironmentVariable("RTC_BENCH_NO_GSO") != "1";
         await using var muxA = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseSegmentationOffload = gso });
         await using var muxB = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseSegmentationOffload = gso });
         await using var a = new RtcPeerConnection(Config(mux: muxA));
@@ -325,7 +327,7 @@ public sealed class RtcBench : IBenchSuite
         await using var browser = await Chromium.OpenAsync(new Uri(server.BaseUri, "/test/rtc-peer.html")).ConfigureAwait(false);
         var page = browser.Page;
         await page.EvaluateAsync("() => makePc()").ConfigureAwait(false);
-        await using var chromeMux = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = Environment.GetEnvironmentVariable("RTC_BENCH_NO_OFFLOADS") != "1", UseSegmentationOffload = Environment.GetEnvironmentVariable("RTC_BENCH_GSO") == "1" });
+        await using var chromeMux = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = Environment.GetEnvironmentVariable("RTC_BENCH_NO_OFFLOADS") != "1", UseSegmentationOffload = Environment.GetEnvironmentVariable("RTC_BENCH_NO_GSO") != "1" });
         await using var pc = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback, UdpMux = chromeMux });
         var sw = Stopwatch.StartNew();
         var channel = pc.CreateDataChannel("data");
@@ -361,9 +363,35 @@ public sealed class RtcBench : IBenchSuite
         var chrome0 = ChildrenCpu();
         var outStart = sw.Elapsed;
         // The page only counts here (byte-exactness against Chromium is the tests' job: RtcChromiumTests).
-        var toPage = page.EvaluateAsync<long>($"() => new Promise((resolve) => {{ let n = 0; chans['data'].ch.onmessage = (e) => {{ n += e.data.byteLength; if (n >= {ChromiumTotal}) resolve(n); }}; }})");
+        // The counting handler is installed (awaited) before the first send: an evaluate still in flight left the ping's
+        // echo handler in place, which sent the first messages back instead of counting them, so the page waited
+        // forever for its 32 MiB (the "stalls" seen at 04:51-05:00, all acknowledged by Chromium's SCTP).
+        await page.EvaluateAsync($"() => {{ window.outDone = new Promise((resolve) => {{ let n = 0; chans['data'].ch.onmessage = (e) => {{ n += e.data.byteLength; if (n >= {ChromiumTotal}) resolve(n); }}; }}); }}").ConfigureAwait(false);
+        var toPage = page.EvaluateAsync<long>("() => window.outDone");
         var (sendSeconds, sentHash) = await SendAsync(channel, size, 3, ChromiumTotal).ConfigureAwait(false);
-        var pageBytes = await toPage.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+        using (var diag = new CancellationTokenSource())
+        {
+            // RTC_BENCH_DIAG=1: prints our sender's SCTP state every 2 s while the page has not got everything.
+            if (Environment.GetEnvironmentVariable("RTC_BENCH_DIAG") == "1")
+            {
+                _ = Task.Run(async () =>
+                {
+                    while (!diag.IsCancellationRequested)
+                    {
+                        await Task.Delay(2000, diag.Token).ConfigureAwait(false);
+                        Console.WriteLine("  sctp: " + pc.SctpForDiagnostics?.DebugSenderState);
+                    }
+                });
+            }
+
+            await toPage.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+            await diag.CancelAsync().ConfigureAwait(false);
+        }
+
+        var pageBytes = await toPage.ConfigureAwait(false);
+        var sctpOut = pc.SctpForDiagnostics is { } a
+            ? string.Create(CultureInfo.InvariantCulture, $"our SCTP after the send: {a.RetransmittedChunks} chunks retransmitted, {a.RetransmissionTimeouts} RTOs, {a.TailLossProbes} loss probes, segmented sends {chromeMux.SegmentationOffload}")
+            : string.Empty;
         var outSeconds = (sw.Elapsed - outStart).TotalSeconds;
         var oursOut = Process.GetCurrentProcess().TotalProcessorTime - ours0;
         var chromeOut = ChildrenCpu() - chrome0;
@@ -382,6 +410,6 @@ public sealed class RtcBench : IBenchSuite
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"C#<->Chromium {size / 1024} KiB messages: setup (offer -> channel open both sides) {setup.TotalMilliseconds:0} ms, ping RTT median {rtts[rtts.Count / 2] * 1000:0} us; "
             + $"C#->Chromium (32 MiB) {Mb / outSeconds:0.0} MB/s (CPU ours {oursOut.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeOut.TotalSeconds / Mb * 1000:0.00} ms/MB); "
-            + $"Chromium->C# (32 MiB) {Mb / elapsedIn.TotalSeconds:0.0} MB/s (CPU ours {oursIn.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeIn.TotalSeconds / Mb * 1000:0.00} ms/MB); sha256 {(ok ? "ok" : "MISMATCH")}"));
+            + $"Chromium->C# (32 MiB) {Mb / elapsedIn.TotalSeconds:0.0} MB/s (CPU ours {oursIn.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeIn.TotalSeconds / Mb * 1000:0.00} ms/MB); sha256 {(ok ? "ok" : "MISMATCH")}; {sctpOut}"));
     }
 }

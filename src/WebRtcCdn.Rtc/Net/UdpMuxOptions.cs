@@ -26,12 +26,13 @@ public sealed class UdpMuxOptions
     public bool UseOffloads { get; init; } = true;
 
     /// <summary>
-    /// Send runs of equal-sized datagrams as one segmented sendmsg (UDP_SEGMENT) when <see cref="UseOffloads"/> is on.
-    /// Off by default: between our own peers it halves the CPU per MB, but transfers toward headless Chromium on
-    /// loopback stalled in 3 of 4 bench runs with it and in none without (2026-11-24, bench/RESULTS.md, not diagnosed
-    /// yet); a server talking only to our own native peers may turn it on.
+    /// Send runs of equal-sized datagrams as one segmented sendmsg (UDP_SEGMENT) when <see cref="UseOffloads"/> is on:
+    /// between our own peers it halves the CPU per MB (bench/RESULTS.md, `rtc`). On by default: the transfers toward
+    /// Chromium that looked stalled with it (2026-11-24 04:51-05:00) were a race in the bench page (every byte had
+    /// been acknowledged by Chromium's SCTP), and with the race fixed it completes every run with tens of chunks
+    /// retransmitted per 32 MiB, as without it.
     /// </summary>
-    public bool UseSegmentationOffload { get; init; }
+    public bool UseSegmentationOffload { get; init; } = true;
 
     /// <summary>Bound on outstanding STUN transactions routed back by id (cleared wholesale beyond it; retransmissions re-register).</summary>
     public int MaxTransactions { get; init; } = 65_536;

@@ -57,6 +57,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private DataChannelDescription? _remoteDescription;
     private DtlsEndpoint? _dtls;
     private SctpAssociation? _sctp;
+
+    /// <summary>The association, for diagnostics only (bench): not synchronised with the driver.</summary>
+    internal SctpAssociation? SctpForDiagnostics => _sctp;
     private DtlsRole? _dtlsRole;
     private bool _dtlsStarted;
     private bool _controlling;

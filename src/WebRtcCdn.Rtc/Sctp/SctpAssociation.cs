@@ -174,6 +174,10 @@ public sealed class SctpAssociation
 
     internal ReceivedTsnTracker? TrackerForTests => _tracker;
 
+    /// <summary>Sender state for diagnosing stalls (bench); not synchronised, read it only for printing.</summary>
+    internal string DebugSenderState => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"cum={_rq.CumulativeAck} next={_rq.NextTsn} count={_rq.Count} flight={_rq.Flight} lost={_rq.LostCount} cwnd={_cc.Cwnd} ssthresh={_cc.Ssthresh} peerRwnd={_rq.PeerRwnd} fr={_rq.InFastRecovery} frPending={_rq.FastRetransmitPending} queued={_sendQueue.TotalBuffered} hasData={_sendQueue.HasData} t3={_t3} t3Backoff={_t3Backoff} probe={_probeTimer} rto={_rto.Rto} now={_now} rtos={RetransmissionTimeouts} tlps={TailLossProbes} retx={RetransmittedChunks} dropped={DroppedPackets} state={State}");
+
     /// <summary>Whether the per-transfer buffers (retransmission ring, gap bitmap) are held; an idle association holds neither.</summary>
     internal bool HoldsTransferBuffersForTests => _rq.RingLength > 0 || _tracker?.HoldsBitmap == true;
 
