@@ -30,7 +30,7 @@ public sealed class RtcBench : IBenchSuite
     public async Task<int> RunAsync(string[] args)
     {
         var what = args.Length > 0 ? args[0] : "all";
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average: {File.ReadAllText("/proc/loadavg").Trim()}, {Environment.ProcessorCount} cores"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average: {File.ReadAllText("/proc/loadavg").Trim()}, {Environment.ProcessorCount} cores, thread-pool spin limit {AppContext.GetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit") ?? "default"} (runtimeconfig; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit={Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") ?? "unset"})"));
         if (what is "all" or "handshakes")
         {
             await HandshakesAsync().ConfigureAwait(false);
