@@ -6,7 +6,9 @@ namespace WebRtcCdn.Rtc.Tests.Sctp;
 
 /// <summary>
 /// Bursts of consecutive losses, as a receiver whose socket buffer overflows under a burst of segmented datagrams
-/// produces them (Chromium's receive path at loopback speed), with a small receive window.
+/// produces them (Chromium's receive path at loopback speed), into a small receive window: recovery (fast
+/// retransmit, loss probes, T3 with back-off) must always finish the transfer. Written while chasing apparent
+/// stalls toward Chromium, which turned out to be a race in the bench page; kept as a guard for that recovery.
 /// </summary>
 public class SctpBurstLossTests(ITestOutputHelper output)
 {
