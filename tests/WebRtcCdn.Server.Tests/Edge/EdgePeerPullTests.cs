@@ -29,6 +29,7 @@ public sealed class EdgePeerPullTests : IAsyncLifetime
     private EdgeFixture _edge = null!;
     private Manifest _manifest = null!;
     private string _dir = null!;
+    private HttpClient _http = null!;
 
     private static RtcConfiguration Loopback => new() { BindAddress = System.Net.IPAddress.Loopback };
 
@@ -37,6 +38,7 @@ public sealed class EdgePeerPullTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _edge = await EdgeFixture.StartAsync(size: 1000);
+        _http = _edge.Server.CreateClient();
         _dir = Directory.CreateTempSubdirectory("webrtc-cdn-edge-peer-pull-").FullName;
         var hashes = Enumerable.Range(0, 5).Select(i => Sha256Digest.Compute(Chunk(i).Span)).ToList();
         _manifest = Manifest.Create("partial.bin", "application/octet-stream", Size, EdgeFixture.ChunkSize, hashes);
@@ -56,6 +58,7 @@ public sealed class EdgePeerPullTests : IAsyncLifetime
             await owned.DisposeAsync();
         }
 
+        _http.Dispose();
         await _edge.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
@@ -133,8 +136,7 @@ public sealed class EdgePeerPullTests : IAsyncLifetime
 
     private async Task<PeerSession> ConnectAsync(IChunkSource source)
     {
-        using var http = _edge.Server.CreateClient();
-        var client = await EdgeOfferClient.ConnectAsync(http, _edge.Server.BaseUri, _manifest.Id, null, Loopback, CancellationToken.None).WaitAsync(Guard);
+        var client = await EdgeOfferClient.ConnectAsync(_http, _edge.Server.BaseUri, _manifest.Id, null, Loopback, CancellationToken.None).WaitAsync(Guard);
         _owned.Add(client);
         var session = new PeerSession(new RtcDataChannelPeerChannel(client.Channel), _manifest, source);
         _owned.Add(session);
@@ -172,7 +174,15 @@ public sealed class EdgePeerPullTests : IAsyncLifetime
         session.RemoteHaveReceived += Check;
         await session.Ready.WaitAsync(Guard);
         Check(session, -1);
-        await all.Task.WaitAsync(Guard);
+        try
+        {
+            await all.Task.WaitAsync(Guard);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail("the edge advertised only " + string.Join(',', Enumerable.Range(0, session.Manifest.ChunkCount).Where(session.RemoteHas)));
+        }
+
         session.RemoteHaveReceived -= Check;
     }
 
