@@ -21,6 +21,9 @@ internal sealed class EdgePeerPull : IDisposable
     /// <summary>How long a pull waits for a free slot before the asker is refused (the asker retries elsewhere; a request that waits longer would hit its own timeout anyway).</summary>
     private static readonly TimeSpan SlotWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>A backstop per holder, equal to the sessions' own request timeout (PeerSessionOptions.RequestTimeout, 20 s).</summary>
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(20);
+
     private readonly OriginContent _content;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
@@ -161,14 +164,10 @@ internal sealed class EdgePeerPull : IDisposable
             while (NextHolder(manifest.Id, chunk, tried) is { } holder)
             {
                 tried.Add(holder);
-                byte[] data;
-                try
+                var data = await TryDownloadAsync(holder, manifest.Id, chunk, token).ConfigureAwait(false);
+                token.ThrowIfCancellationRequested();
+                if (data is null)
                 {
-                    data = await holder.DownloadChunkAsync(chunk, token).ConfigureAwait(false); // bounded by the session's request timeout
-                }
-                catch (PeerRequestException e)
-                {
-                    _logger.LogDebug("edge pull of chunk {Chunk} of {Content} from {Peer} failed: {Failure}", chunk, manifest.Id, holder.Label, e.Message);
                     continue;
                 }
 
@@ -210,6 +209,29 @@ internal sealed class EdgePeerPull : IDisposable
             {
                 _pulls.Remove((manifest.Id, chunk));
             }
+        }
+    }
+
+    /// <summary>One holder's answer, or null (rejected, timed out, or the holder went away meanwhile).</summary>
+    private async Task<byte[]?> TryDownloadAsync(PeerSession holder, ContentId id, int chunk, CancellationToken stop)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        attempt.CancelAfter(AttemptTimeout);
+        var download = holder.DownloadChunkAsync(chunk, attempt.Token);
+        // A session whose loop has ended completes no command: its end must end the wait too.
+        if (await Task.WhenAny(download, holder.Closed).ConfigureAwait(false) != download)
+        {
+            await attempt.CancelAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await download.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is PeerRequestException or OperationCanceledException)
+        {
+            _logger.LogDebug("edge pull of chunk {Chunk} of {Content} from {Peer} failed: {Failure}", chunk, id, holder.Label, e.Message);
+            return null;
         }
     }
 
