@@ -110,6 +110,25 @@ public sealed class EdgePeerPullTests : IAsyncLifetime
         Assert.False(asker.IsClosed);
     }
 
+    [Fact]
+    public async Task Concurrent_askers_of_a_missing_chunk_share_one_pull()
+    {
+        var holder = await ConnectHolderAsync(poisoned: false);
+        var askers = new List<PeerSession>();
+        for (var i = 0; i < 3; i++)
+        {
+            var asker = await ConnectAsync(new Source(_ => null, _ => false));
+            await AdvertisedAsync(asker, 2);
+            askers.Add(asker);
+        }
+
+        var chunks = await Task.WhenAll(askers.Select(a => a.DownloadChunkAsync(2))).WaitAsync(Guard);
+
+        Assert.All(chunks, c => Assert.Equal(Chunk(2).ToArray(), c));
+        Assert.Equal(1, Seeder.ChunksPulledFromPeers);
+        Assert.Equal(EdgeFixture.ChunkSize, holder.BytesUploaded); // the holder sent it once
+    }
+
     private ReadOnlyMemory<byte> Chunk(int index)
     {
         var offset = index * EdgeFixture.ChunkSize;
