@@ -39,7 +39,9 @@ public sealed class RtcBench : IBenchSuite
 
         if (what is "all" or "throughput")
         {
-            foreach (var size in MessageSizes)
+            // "rtc throughput 16" runs one message size (KiB) alone, e.g. for a profiler.
+            var sizes = args.Length > 1 ? [int.Parse(args[1], CultureInfo.InvariantCulture) * 1024] : MessageSizes;
+            foreach (var size in sizes)
             {
                 await CsharpThroughputAsync(size).ConfigureAwait(false);
             }
@@ -185,7 +187,7 @@ public sealed class RtcBench : IBenchSuite
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long received = 0;
         Stopwatch? sw = null;
-        channel.OnMessage += m =>
+        void Handler(RtcMessage m)
         {
             // Timed from the first message: the sender's preparation (Chromium generates its data first) is not transfer.
             sw ??= Stopwatch.StartNew();
@@ -193,17 +195,42 @@ public sealed class RtcBench : IBenchSuite
             received += m.Data.Length;
             if (received >= total)
             {
+                channel.OnMessage -= Handler;
                 tcs.TrySetResult((sw.Elapsed, hash.GetHashAndReset()));
                 hash.Dispose();
             }
-        };
+        }
+
+        channel.OnMessage += Handler;
         return tcs.Task;
+    }
+
+    /// <summary>CPU the bench's own SHA-256 verification costs per MB moved (each byte is hashed by its sender and its receiver).</summary>
+    private static double HashMsPerMb()
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[64 * 1024];
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        const int Rounds = 2 * 256; // 32 MiB, hashed twice per byte moved
+        for (var i = 0; i < Rounds; i++)
+        {
+            hash.AppendData(buffer);
+        }
+
+        hash.GetHashAndReset();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        return cpu.TotalMilliseconds / (Rounds / 2 * buffer.Length / 1e6);
     }
 
     private static async Task CsharpThroughputAsync(int size)
     {
-        await using var a = new RtcPeerConnection(Config());
-        await using var b = new RtcPeerConnection(Config());
+        // Own sockets handed in, so the bench can read their system-call counters.
+        // RTC_BENCH_GSO=1: segmented sends too (off by default, see UdpMuxOptions.UseSegmentationOffload).
+        var gso = Environment.GetEnvironmentVariable("RTC_BENCH_GSO") == "1";
+        await using var muxA = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseSegmentationOffload = gso });
+        await using var muxB = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseSegmentationOffload = gso });
+        await using var a = new RtcPeerConnection(Config(mux: muxA));
+        await using var b = new RtcPeerConnection(Config(mux: muxB));
         var channel = a.CreateDataChannel("bulk");
         var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         channel.OnOpen += () => opened.TrySetResult();
@@ -213,18 +240,42 @@ public sealed class RtcBench : IBenchSuite
         await opened.Task.ConfigureAwait(false);
         var theirs = await remote.Task.ConfigureAwait(false);
 
+        // Warm-up on the same connection (JIT tiering with dynamic PGO takes seconds on a loaded machine, pools, windows),
+        // not measured: steady state is what a long-lived peer runs at.
+        const long WarmUp = 64L * 1024 * 1024;
+        var warmB = ReceiveAsync(theirs, WarmUp);
+        var warmA = ReceiveAsync(channel, WarmUp);
+        await Task.WhenAll(SendAsync(channel, size, 5, WarmUp), SendAsync(theirs, size, 6, WarmUp), warmA, warmB).ConfigureAwait(false);
+        var hashCost = HashMsPerMb();
+
         var toB = ReceiveAsync(theirs);
         var toA = ReceiveAsync(channel);
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var proc0 = Process.GetCurrentProcess();
+        var cpu0 = proc0.TotalProcessorTime;
+        var sys0 = proc0.PrivilegedProcessorTime;
+        var alloc0 = GC.GetTotalAllocatedBytes(precise: false);
+        var gen0 = GC.CollectionCount(0);
+        var gen2 = GC.CollectionCount(2);
+        var (sent0, sendCalls0, received0, receiveCalls0) = (muxA.SentDatagrams + muxB.SentDatagrams, muxA.SendCalls + muxB.SendCalls, muxA.ReceivedDatagrams + muxB.ReceivedDatagrams, muxA.ReceiveCalls + muxB.ReceiveCalls);
         var sw = Stopwatch.StartNew();
         var sendAb = SendAsync(channel, size, 1);
         var sendBa = SendAsync(theirs, size, 2);
         var (ab, ba) = (await toB.ConfigureAwait(false), await toA.ConfigureAwait(false));
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        var proc1 = Process.GetCurrentProcess();
+        var cpu = proc1.TotalProcessorTime - cpu0;
+        var sys = proc1.PrivilegedProcessorTime - sys0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - alloc0;
+        var sent = muxA.SentDatagrams + muxB.SentDatagrams - sent0;
+        var sendCalls = muxA.SendCalls + muxB.SendCalls - sendCalls0;
+        var received = muxA.ReceivedDatagrams + muxB.ReceivedDatagrams - received0;
+        var receiveCalls = muxA.ReceiveCalls + muxB.ReceiveCalls - receiveCalls0;
         var ok = (await sendAb.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ab.Hash) && (await sendBa.ConfigureAwait(false)).Hash.AsSpan().SequenceEqual(ba.Hash);
         const double Mb = Total / 1e6;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"C#<->C# {size / 1024} KiB messages, 64 MiB each way at once: A->B {Mb / ab.Elapsed.TotalSeconds:0.0} MB/s, B->A {Mb / ba.Elapsed.TotalSeconds:0.0} MB/s, CPU {cpu.TotalSeconds / (2 * Mb) * 1000:0.00} ms/MB (both peers in this one process, per MB moved), wall {sw.Elapsed.TotalSeconds:0.00} s, sha256 {(ok ? "ok" : "MISMATCH")}"));
+            $"C#<->C# {size / 1024} KiB messages, 64 MiB each way at once: A->B {Mb / ab.Elapsed.TotalSeconds:0.0} MB/s, B->A {Mb / ba.Elapsed.TotalSeconds:0.0} MB/s, CPU {cpu.TotalSeconds / (2 * Mb) * 1000:0.00} ms/MB (both peers in this one process, per MB moved), wall {sw.Elapsed.TotalSeconds:0.00} s, sha256 {(ok ? "ok" : "MISMATCH")}; "
+            + $"kernel {sys.TotalSeconds / cpu.TotalSeconds * 100:0}% of the CPU, allocated {allocated / (2.0 * Total):0.00} B per byte moved, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}; "
+            + $"of the CPU/MB, the bench's own SHA-256 checking is ~{hashCost:0.00} ms/MB; "
+            + $"datagrams per send call {(double)sent / Math.Max(1, sendCalls):0.0}, per receive call {(double)received / Math.Max(1, receiveCalls):0.0} (segmentation offload {(muxA.SegmentationOffload ? "on" : "off")}, receive coalescing {(muxA.ReceiveCoalescing ? "on" : "off")}, SO_RCVBUF {muxA.ReceiveBufferSize / 1024} KiB, SO_SNDBUF {muxA.SendBufferSize / 1024} KiB granted)"));
     }
 
     private static TimeSpan ChildrenCpu()
@@ -274,7 +325,8 @@ public sealed class RtcBench : IBenchSuite
         await using var browser = await Chromium.OpenAsync(new Uri(server.BaseUri, "/test/rtc-peer.html")).ConfigureAwait(false);
         var page = browser.Page;
         await page.EvaluateAsync("() => makePc()").ConfigureAwait(false);
-        await using var pc = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback });
+        await using var chromeMux = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = Environment.GetEnvironmentVariable("RTC_BENCH_NO_OFFLOADS") != "1", UseSegmentationOffload = Environment.GetEnvironmentVariable("RTC_BENCH_GSO") == "1" });
+        await using var pc = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback, UdpMux = chromeMux });
         var sw = Stopwatch.StartNew();
         var channel = pc.CreateDataChannel("data");
         var opened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

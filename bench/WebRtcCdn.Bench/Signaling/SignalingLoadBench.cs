@@ -13,7 +13,8 @@ namespace WebRtcCdn.Bench.Signaling;
 /// its own), opens N WebSocket clients from 127.0.0.1..127.0.0.50 (past the ephemeral-port limit of one source
 /// address), joins them to swarms of 20, then relays offers at rising rates and reports: peers held, server RSS
 /// per peer, admission rate, relay latency p50/p99 per rate, server CPU per relayed message, generator CPU.
-/// Usage: signaling [--peers N] [--rates 1000,2000,...] [--seconds S] [--endpoint signaling|announce|both]
+/// Usage: signaling [--peers N] [--rates 1000,2000,...] [--seconds S] [--endpoint signaling|signaling-raw|announce|both|a,b,...]
+/// (signaling-raw: /signaling on the dedicated plain-TCP listener, signaling.listen, instead of Kestrel).
 /// </summary>
 public sealed class SignalingLoadBench : IBenchSuite
 {
@@ -37,7 +38,7 @@ public sealed class SignalingLoadBench : IBenchSuite
             return 0;
         }
 
-        foreach (var e in endpoint == "both" ? new[] { "signaling", "announce" } : [endpoint])
+        foreach (var e in endpoint == "both" ? new[] { "signaling", "announce" } : endpoint.Split(','))
         {
             await RunEndpointAsync(e, peers, rates, TimeSpan.FromSeconds(seconds)).ConfigureAwait(false);
         }
@@ -92,7 +93,10 @@ public sealed class SignalingLoadBench : IBenchSuite
     private static async Task RunEndpointAsync(string endpoint, int peers, int[] rates, TimeSpan step)
     {
         Console.WriteLine($"== {endpoint}: {peers} peers, swarms of {SwarmSize}, {step.TotalSeconds:F0} s per rate ==");
-        await using var server = await ServerProcess.StartAsync(peers).ConfigureAwait(false);
+        var raw = endpoint == "signaling-raw";
+        await using var server = await ServerProcess.StartAsync(peers, rawListener: raw).ConfigureAwait(false);
+        var port = raw ? server.RawPort : server.Port;
+        endpoint = raw ? "signaling" : endpoint;
         var me = Process.GetCurrentProcess();
         await Task.Delay(1000).ConfigureAwait(false);
         var rssBefore = server.RssBytes();
@@ -111,7 +115,7 @@ public sealed class SignalingLoadBench : IBenchSuite
                 {
                     try
                     {
-                        clients[index] = await Client.ConnectAsync(server.Port, endpoint, index).ConfigureAwait(false);
+                        clients[index] = await Client.ConnectAsync(port, endpoint, index).ConfigureAwait(false);
                     }
                     finally
                     {
@@ -443,24 +447,26 @@ public sealed class SignalingLoadBench : IBenchSuite
 
         public int Port { get; }
 
-        public static async Task<ServerProcess> StartAsync(int peers, bool bare = false)
+        /// <summary>The dedicated /signaling listener's port (signaling.listen), when started with one.</summary>
+        public int RawPort { get; private init; }
+
+        public static async Task<ServerProcess> StartAsync(int peers, bool bare = false, bool rawListener = false)
         {
             var dll = Path.Combine(AppContext.BaseDirectory, "WebRtcCdn.Server.dll");
             var config = Path.GetTempFileName();
             // Limits raised for a load test from one host: every connection comes from 50 loopback addresses.
-            await File.WriteAllTextAsync(config, """
+            var rawPort = rawListener ? FreePort() : 0;
+            await File.WriteAllTextAsync(config, $$"""
                 webrtc_cdn:
                   signaling:
+                    listen: "{{(rawListener ? $"127.0.0.1:{rawPort}" : string.Empty)}}"
                     limits:
                       connections_per_ip: 1000000
                       message_rate: 100000
                       message_burst: 100000
                       idle_timeout: 1h
                 """).ConfigureAwait(false);
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
+            var port = FreePort();
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
             var arguments = bare
                 ? new[] { typeof(SignalingLoadBench).Assembly.Location, "signaling-bare-host", "--address", $"127.0.0.1:{port}" }
@@ -474,7 +480,7 @@ public sealed class SignalingLoadBench : IBenchSuite
             start.Environment["DOTNET_STARTUP_HOOKS"] = typeof(SignalingLoadBench).Assembly.Location;
             var process = Process.Start(start)!;
             var ready = new TaskCompletionSource();
-            var result = new ServerProcess(process, port, config);
+            var result = new ServerProcess(process, port, config) { RawPort = rawPort };
             process.OutputDataReceived += (_, e) =>
             {
                 if (e.Data?.StartsWith("MEMPROBE ", StringComparison.Ordinal) == true)
@@ -501,6 +507,15 @@ public sealed class SignalingLoadBench : IBenchSuite
         }
 
         private TaskCompletionSource<Dictionary<string, string>>? _probe;
+
+        private static int FreePort()
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            return port;
+        }
 
         /// <summary>Asks the probe inside the server for its memory figures (forces a full collection there).</summary>
         public async Task<Dictionary<string, string>> ProbeAsync()

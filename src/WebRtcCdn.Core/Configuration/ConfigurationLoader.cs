@@ -155,6 +155,22 @@ public static class ConfigurationLoader
 
                     s.Address = address!;
                     break;
+                case "listen":
+                    var listen = Scalar(value, keyPath);
+                    if (listen.Trim().Length == 0)
+                    {
+                        s.Listen = null;
+                    }
+                    else if (!ListenAddress.TryParse(listen, out var parsedListen, out var listenError))
+                    {
+                        throw At(keyPath, value, listenError);
+                    }
+                    else
+                    {
+                        s.Listen = parsedListen;
+                    }
+
+                    break;
                 case "ssl":
                     foreach (var (sslKey, sslValue, sslPath) in Entries(AsMapping(value, keyPath), keyPath))
                     {
@@ -198,7 +214,7 @@ public static class ConfigurationLoader
 
                     break;
                 case "limits": BindSignalingLimits(s.Limits, value, keyPath); break;
-                default: throw Unknown(keyPath, value, ["address", "ssl", "redis", "token_secret", "network_groups", "limits"]);
+                default: throw Unknown(keyPath, value, ["address", "listen", "ssl", "redis", "token_secret", "network_groups", "limits"]);
             }
         }
     }

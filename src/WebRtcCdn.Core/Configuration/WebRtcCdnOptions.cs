@@ -39,6 +39,12 @@ public sealed class SignalingOptions
     public SslOptions Ssl { get; set; } = new();
 
     /// <summary>
+    /// An optional second listener serving only /signaling WebSockets on plain TCP, without Kestrel (a few KB less per
+    /// idle peer; TLS is meant to be terminated in front of it). Null (the default): off.
+    /// </summary>
+    public ListenAddress? Listen { get; set; }
+
+    /// <summary>
     /// StackExchange.Redis connection string shared by every node of a cluster. Empty (the default): one node
     /// holding its swarms in memory.
     /// </summary>

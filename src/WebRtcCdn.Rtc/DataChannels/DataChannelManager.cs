@@ -82,6 +82,24 @@ public sealed class DataChannelManager
             : SendRaw(channel, DataChannelPpid.Binary, data);
     }
 
+    /// <summary>
+    /// Sends binary data already copied into <paramref name="rented"/> (from <see cref="System.Buffers.ArrayPool{T}.Shared"/>):
+    /// the association owns the array from here and returns it to the pool once the peer acknowledged the message,
+    /// also when the send fails.
+    /// </summary>
+    internal SendStatus SendRented(DataChannel channel, byte[] rented, int length)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(rented);
+        if (length == 0 || channel.State != DataChannelState.Open)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            return length == 0 ? Send(channel, ReadOnlySpan<byte>.Empty) : SendStatus.Closed;
+        }
+
+        return _association.SendRented(channel.Id, DataChannelPpid.Binary, rented, length, channel.SendOptions(!channel.AckReceived));
+    }
+
     /// <summary>Sends binary data without copying it (see <see cref="SctpAssociation.Send(ushort, uint, ReadOnlyMemory{byte}, SendOptions)"/>).</summary>
     public SendStatus SendUnowned(DataChannel channel, ReadOnlyMemory<byte> data)
     {

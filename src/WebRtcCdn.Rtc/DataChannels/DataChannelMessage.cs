@@ -29,5 +29,8 @@ public sealed class DataChannelMessage
 
     internal SctpMessage Inner { get; }
 
+    /// <summary>The message's bytes as an array the receiver may keep (not pooled, exactly the message), or null.</summary>
+    internal byte[]? OwnedArray => IsEmpty ? [] : Inner.OwnedArray;
+
     private bool IsEmpty { get; }
 }

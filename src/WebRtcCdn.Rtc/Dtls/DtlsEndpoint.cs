@@ -228,6 +228,25 @@ public sealed class DtlsEndpoint : IDisposable
         return State == DtlsState.Connected ? _protection!.Seal(DtlsRecord.ApplicationData, data, datagram) : -1;
     }
 
+    /// <summary>Where the plaintext of an application_data record starts in its datagram (header + explicit nonce):
+    /// write the payload there and seal it in place with <see cref="ProtectApplicationDataInPlace"/>.</summary>
+    public const int ApplicationDataOffset = DtlsRecord.HeaderLength + DtlsRecordProtection.ExplicitNonceLength;
+
+    /// <summary>Bytes a record adds to its payload (header, explicit nonce, tag).</summary>
+    public const int RecordOverhead = DtlsRecordProtection.Overhead;
+
+    /// <summary>
+    /// Encrypts, in place, the <paramref name="length"/> payload bytes the caller wrote at
+    /// <see cref="ApplicationDataOffset"/> of <paramref name="datagram"/> (which must have room for the 16-byte tag after
+    /// them) and writes the record header before them: the payload is never copied. Returns the datagram length, or -1
+    /// when not connected.
+    /// </summary>
+    public int ProtectApplicationDataInPlace(Span<byte> datagram, int length)
+    {
+        Pump();
+        return State == DtlsState.Connected ? _protection!.Seal(DtlsRecord.ApplicationData, datagram.Slice(ApplicationDataOffset, length), datagram) : -1;
+    }
+
     /// <summary>Closes: sends close_notify when connected, abandons a running handshake. Raises <see cref="DtlsEventKind.Closed"/>.</summary>
     public void Close()
     {

@@ -99,6 +99,14 @@ public sealed class IceAgent
     /// <summary>The pair application data uses: the selected (nominated) pair, else the best valid pair.</summary>
     public IceCandidatePairInfo? SelectedPair => SendPair()?.Info;
 
+    /// <summary>Where application data goes straight from our socket (the send pair's remote when it is not relayed),
+    /// so a driver may send bulk data without a call per datagram; null when there is none or it goes through TURN.</summary>
+    public IPEndPoint? DirectSendRemote =>
+        State is IceConnectionState.Failed or IceConnectionState.Closed || SendPair() is not { Local.Relay: null } pair ? null : pair.Remote.EndPoint;
+
+    /// <summary>True while a TURN allocation exists or is being made: datagrams may then need ICE's demultiplexing.</summary>
+    public bool HasTurn => _turns.Count > 0;
+
     /// <summary>
     /// Adds a host candidate for a socket bound to <paramref name="localBase"/> (a concrete address, not Any).
     /// Earlier hosts get a higher local preference.

@@ -27,6 +27,14 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
     private int _resolving;
     private bool _disposed;
 
+    /// <summary>The direct route for bulk sends and whether DTLS may skip the agent on receipt; refreshed under the
+    /// lock after every agent call (<see cref="Flush"/>), read without it on the hot paths.</summary>
+    private volatile IPEndPoint? _directRemote;
+    private volatile bool _hasTurn;
+
+    /// <summary>DTLS datagrams of the current receive burst (receive loop only), handed to <see cref="BatchReceived"/> at its end.</summary>
+    private DatagramBatch? _pending;
+
     /// <summary>At most this many mDNS lookups at once per connection: remote candidates come from the peer.</summary>
     private const int MaxConcurrentResolutions = 8;
 
@@ -42,6 +50,12 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
 
     /// <summary>Application (DTLS) datagrams from the peer. Called on the receive loop: hand off, do not block.</summary>
     public Action<ReadOnlyMemory<byte>, IPEndPoint>? DataReceived { get; set; }
+
+    /// <summary>
+    /// When set, application (DTLS) datagrams arrive a burst at a time instead of through <see cref="DataReceived"/>:
+    /// the callee owns the batch and gives it back with <see cref="DatagramBatch.Return"/>. Called on the receive loop.
+    /// </summary>
+    public Action<DatagramBatch>? BatchReceived { get; set; }
 
     /// <summary>The agent's events in order (state changes, local candidates, selected pair...).</summary>
     public ChannelReader<IceEvent> Events => _events.Reader;
@@ -175,6 +189,29 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a burst of application data over the selected pair: straight to the socket in as few system calls as it
+    /// allows when the pair is direct, datagram by datagram through the agent when it is relayed. False when there is
+    /// no pair (yet or any more).
+    /// </summary>
+    public bool SendBatch(DatagramBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_directRemote is { } remote && !_disposed)
+        {
+            _mux.SendBatch(batch, remote, this);
+            return true;
+        }
+
+        var ok = true;
+        for (var i = 0; i < batch.Count && ok; i++)
+        {
+            ok = Send(batch[i]);
+        }
+
+        return ok;
+    }
+
     private async Task ResolveAndAddAsync(IceCandidate candidate, MdnsResolver resolver)
     {
         try
@@ -196,6 +233,13 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
     void IUdpMuxReceiver.OnDatagram(ReadOnlySpan<byte> datagram, IPEndPoint remote)
     {
         var kind = DatagramClassifier.Classify(datagram);
+        if (kind == DatagramKind.Dtls && !_hasTurn && BatchReceived is not null)
+        {
+            // Without TURN the agent has nothing to do with DTLS (it would return false): no lock, no agent call.
+            AddToPending(datagram);
+            return;
+        }
+
         bool consumed;
         lock (_lock)
         {
@@ -210,10 +254,51 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
 
         if (!consumed && kind == DatagramKind.Dtls)
         {
-            DataReceived?.Invoke(datagram.ToArray(), remote);
+            if (BatchReceived is not null)
+            {
+                AddToPending(datagram);
+            }
+            else
+            {
+                DataReceived?.Invoke(datagram.ToArray(), remote);
+            }
         }
 
         DeliverRelayed();
+    }
+
+    void IUdpMuxReceiver.OnReceiveBatchEnd() => FlushPending();
+
+    private void AddToPending(ReadOnlySpan<byte> datagram)
+    {
+        _pending ??= DatagramBatch.Rent();
+        if (!_pending.TryAdd(datagram))
+        {
+            FlushPending();
+            _pending = DatagramBatch.Rent();
+            if (!_pending.TryAdd(datagram))
+            {
+                return; // larger than a whole batch: not a datagram of ours (DTLS records are at most ~16 KiB)
+            }
+        }
+    }
+
+    private void FlushPending()
+    {
+        if (_pending is not { } batch)
+        {
+            return;
+        }
+
+        _pending = null;
+        if (BatchReceived is { } callback && batch.Count > 0)
+        {
+            callback(batch);
+        }
+        else
+        {
+            DatagramBatch.Return(batch);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -228,6 +313,7 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
             _agent.Close(Now);
             Flush();
             _disposed = true;
+            _directRemote = null;
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);
@@ -262,6 +348,8 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
     /// <summary>Sends the agent's datagrams, publishes its events and re-arms the timer. Under the lock.</summary>
     private void Flush()
     {
+        _directRemote = _disposed ? null : _agent.DirectSendRemote;
+        _hasTurn = _agent.HasTurn;
         while (_agent.PollTransmit() is { } t)
         {
             _mux.Send(t.Payload, t.Remote, this);
@@ -293,6 +381,12 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
     /// <summary>Relayed application data is handed out after the lock is released (the callback may send).</summary>
     private void DeliverRelayed()
     {
+        if (BatchReceived is { } batchCallback)
+        {
+            DeliverRelayedAsBatch(batchCallback);
+            return;
+        }
+
         if (DataReceived is not { } callback)
         {
             return;
@@ -313,6 +407,29 @@ public sealed class IceUdpTransport : IUdpMuxReceiver, IAsyncDisposable
         foreach (var (data, remote) in items)
         {
             callback(data, remote);
+        }
+    }
+
+    private void DeliverRelayedAsBatch(Action<DatagramBatch> callback)
+    {
+        DatagramBatch? batch = null;
+        lock (_lock)
+        {
+            foreach (var (data, _) in _relayed)
+            {
+                batch ??= DatagramBatch.Rent();
+                if (!batch.TryAdd(data))
+                {
+                    break; // a batch holds 64 datagrams; TURN relays one or two at a time
+                }
+            }
+
+            _relayed.Clear();
+        }
+
+        if (batch is not null)
+        {
+            callback(batch);
         }
     }
 

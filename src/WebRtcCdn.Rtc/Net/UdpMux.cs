@@ -10,7 +10,14 @@ namespace WebRtcCdn.Rtc.Net;
 /// are routed: a STUN Binding request by the local ufrag in its USERNAME ("ourUfrag:theirUfrag"), a STUN response
 /// by the transaction id of the request we sent, anything else (DTLS, TURN ChannelData) by remote address. Remote
 /// routes are learned from what connections send (they only answer authenticated checks), never from what merely
-/// arrives. One receive loop; sends are synchronous SendTo calls from the connection's own (serialised) context.
+/// arrives. One receive loop; sends are synchronous calls from the connection's own (serialised) context.
+/// <para>
+/// On Linux the bulk path uses the kernel's UDP offloads (<see cref="LinuxUdp"/>): <see cref="SendBatch"/> passes
+/// each run of equal-sized datagrams to one segmented sendmsg, and the receive loop, woken by a zero-byte peek,
+/// drains everything queued with non-blocking recvmsg calls (coalesced by UDP_GRO when the sender segmented) before
+/// telling the receivers the burst ended. Elsewhere, or when the kernel refuses an offload, the same calls fall back
+/// to one SendTo per datagram and one ReceiveFrom per datagram.
+/// </para>
 /// </summary>
 public sealed class UdpMux : IAsyncDisposable
 {
@@ -21,16 +28,60 @@ public sealed class UdpMux : IAsyncDisposable
     private readonly ConcurrentDictionary<StunTransactionId, IUdpMuxReceiver> _byTransaction = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly List<IUdpMuxReceiver> _touched = [];
+    private readonly Dictionary<SockAddrKey, IPEndPoint> _endPoints = [];
+    private readonly bool _nativeReceive;
+    private volatile bool _segmentation;
+
+    // The last destination's encoded address, per sending thread: sends need no lock (a shared server socket is
+    // written by many connections' drivers at once) and a burst to one peer encodes its address once.
+    [ThreadStatic]
+    private static byte[]? t_sendAddress;
+    [ThreadStatic]
+    private static IPEndPoint? t_sendAddressFor;
+    [ThreadStatic]
+    private static AddressFamily t_sendAddressFamily;
+    [ThreadStatic]
+    private static int t_sendAddressLength;
+    [ThreadStatic]
+    private static SocketAddress? t_fallbackAddress;
+    [ThreadStatic]
+    private static IPEndPoint? t_fallbackAddressFor;
     private long _received;
     private long _dropped;
+    private long _sent;
+    private long _sendCalls;
+    private long _receiveCalls;
+
+    /// <summary>Distinct remote addresses whose <see cref="IPEndPoint"/> the receive loop keeps to avoid one allocation
+    /// per datagram; cleared when full (a flood of spoofed sources costs a re-allocation, not memory).</summary>
+    private const int MaxCachedEndPoints = 4096;
+
+    /// <summary>recvmsg calls per wake-up before the receivers get the burst: bounds the latency a long burst adds
+    /// (64 calls are 64 datagrams, or up to 64 x 54 when the sender segmented).</summary>
+    private const int MaxReadsPerWake = 64;
 
     private UdpMux(Socket socket, UdpMuxOptions options)
     {
         _socket = socket;
         _options = options;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        if (options.UseOffloads && LinuxUdp.IsAvailable)
+        {
+            _segmentation = options.UseSegmentationOffload && LinuxUdp.ProbeSegmentation(socket);
+            ReceiveCoalescing = LinuxUdp.EnableGro(socket);
+            _nativeReceive = true;
+        }
+
         _loop = Task.Run(ReceiveLoopAsync);
     }
+
+    /// <summary>True while sends of several equal-sized datagrams go out as one segmented sendmsg (Linux UDP_SEGMENT);
+    /// false on other systems, when disabled, or after the kernel refused it once.</summary>
+    public bool SegmentationOffload => _segmentation;
+
+    /// <summary>True when the kernel may hand several datagrams of one sender to one receive (Linux UDP_GRO).</summary>
+    public bool ReceiveCoalescing { get; }
 
     public IPEndPoint LocalEndPoint { get; }
 
@@ -40,6 +91,15 @@ public sealed class UdpMux : IAsyncDisposable
     public int SendBufferSize => _socket.SendBufferSize;
 
     public long ReceivedDatagrams => Interlocked.Read(ref _received);
+
+    /// <summary>Datagrams sent (bulk and single).</summary>
+    public long SentDatagrams => Interlocked.Read(ref _sent);
+
+    /// <summary>Send system calls made: <see cref="SentDatagrams"/> / this is the batching the offload achieved.</summary>
+    public long SendCalls => Interlocked.Read(ref _sendCalls);
+
+    /// <summary>Receive system calls that returned data (each one datagram, or several coalesced).</summary>
+    public long ReceiveCalls => Interlocked.Read(ref _receiveCalls);
 
     /// <summary>Datagrams no connection claimed (unknown ufrag, unknown sender) or that were malformed.</summary>
     public long DroppedDatagrams => Interlocked.Read(ref _dropped);
@@ -107,13 +167,7 @@ public sealed class UdpMux : IAsyncDisposable
             return;
         }
 
-        if (!_byRemote.TryGetValue(remote, out var current) || current != sender)
-        {
-            if (_byRemote.Count < _options.MaxRoutes || current is not null)
-            {
-                _byRemote[remote] = sender;
-            }
-        }
+        LearnRoute(remote, sender);
 
         // A STUN request's response comes back by transaction id: several connections may query the same server.
         if (datagram.Length >= StunMessage.HeaderLength && datagram[0] < 4 && (datagram[0] & 0x01) == 0 && (datagram[1] & 0x10) == 0 &&
@@ -127,9 +181,122 @@ public sealed class UdpMux : IAsyncDisposable
             _byTransaction[StunTransactionId.Read(datagram[8..])] = sender;
         }
 
+        SendOne(datagram, remote);
+    }
+
+    /// <summary>
+    /// Sends every datagram of <paramref name="batch"/> to <paramref name="remote"/> for <paramref name="sender"/>
+    /// (application data: no STUN transaction is learned), as few system calls as the kernel allows.
+    /// </summary>
+    public void SendBatch(DatagramBatch batch, IPEndPoint remote, IUdpMuxReceiver sender)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_stop.IsCancellationRequested || batch.Count == 0)
+        {
+            return;
+        }
+
+        LearnRoute(remote, sender);
+        var i = 0;
+        while (i < batch.Count)
+        {
+            var run = _segmentation ? SegmentRun(batch, i) : 1;
+            if (run > 1 && !SendSegmented(batch, i, run, remote))
+            {
+                run = 1;
+            }
+
+            if (run == 1)
+            {
+                SendOne(batch[i], remote);
+            }
+
+            i += run;
+        }
+    }
+
+    /// <summary>How many datagrams from <paramref name="first"/> one segmented send can carry: equal sizes, the last
+    /// may be shorter, at most <see cref="DatagramBatch.MaxDatagrams"/> and <see cref="LinuxUdp.MaxSegmentedBytes"/>.</summary>
+    internal static int SegmentRun(DatagramBatch batch, int first)
+    {
+        var size = batch.Length(first);
+        var total = size;
+        var n = 1;
+        while (first + n < batch.Count && n < DatagramBatch.MaxDatagrams)
+        {
+            var next = batch.Length(first + n);
+            if (next > size || total + next > LinuxUdp.MaxSegmentedBytes || next == 0)
+            {
+                break;
+            }
+
+            total += next;
+            n++;
+            if (next < size)
+            {
+                break; // a shorter datagram can only be the last segment
+            }
+        }
+
+        return n;
+    }
+
+    private bool SendSegmented(DatagramBatch batch, int first, int count, IPEndPoint remote)
+    {
+        var address = t_sendAddress ??= new byte[LinuxUdp.SockAddrSize];
+        if (!ReferenceEquals(t_sendAddressFor, remote) || t_sendAddressFamily != _socket.AddressFamily)
+        {
+            t_sendAddressLength = LinuxUdp.WriteSockAddr(remote, _socket.AddressFamily, address);
+            t_sendAddressFor = remote;
+            t_sendAddressFamily = _socket.AddressFamily;
+        }
+
         try
         {
-            _socket.SendTo(datagram, SocketFlags.None, remote);
+            var error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), address.AsSpan(0, t_sendAddressLength));
+            Interlocked.Increment(ref _sendCalls);
+            Interlocked.Add(ref _sent, count);
+            if (error == LinuxUdp.EAgain && _socket.Poll(10_000, SelectMode.SelectWrite))
+            {
+                // A full send buffer (the kernel queue toward a real NIC): wait briefly once, as a blocking send would.
+                error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), address.AsSpan(0, t_sendAddressLength));
+            }
+
+            if (error is 0 or LinuxUdp.EAgain)
+            {
+                return true; // EAGAIN twice: lost like any datagram a full buffer drops; SCTP retransmits
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+
+        // EINVAL (segment larger than the path allows, checksum offload off), EIO, ENOPROTOOPT...: plain sends from now on.
+        _segmentation = false;
+        return false;
+    }
+
+    private void SendOne(ReadOnlySpan<byte> datagram, IPEndPoint remote)
+    {
+        try
+        {
+            Interlocked.Increment(ref _sendCalls);
+            Interlocked.Increment(ref _sent);
+            if (remote.AddressFamily != _socket.AddressFamily)
+            {
+                // An IPv4 peer on a dual-mode IPv6 socket: the EndPoint overload maps the address.
+                _socket.SendTo(datagram, SocketFlags.None, remote);
+                return;
+            }
+
+            if (!ReferenceEquals(t_fallbackAddressFor, remote))
+            {
+                t_fallbackAddress = remote.Serialize();
+                t_fallbackAddressFor = remote;
+            }
+
+            _socket.SendTo(datagram, SocketFlags.None, t_fallbackAddress!);
         }
         catch (SocketException)
         {
@@ -137,6 +304,17 @@ public sealed class UdpMux : IAsyncDisposable
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    private void LearnRoute(IPEndPoint remote, IUdpMuxReceiver sender)
+    {
+        if (!_byRemote.TryGetValue(remote, out var current) || current != sender)
+        {
+            if (_byRemote.Count < _options.MaxRoutes || current is not null)
+            {
+                _byRemote[remote] = sender;
+            }
         }
     }
 
@@ -162,6 +340,12 @@ public sealed class UdpMux : IAsyncDisposable
 
     private async Task ReceiveLoopAsync()
     {
+        if (_nativeReceive)
+        {
+            await NativeReceiveLoopAsync().ConfigureAwait(false);
+            return;
+        }
+
         var buffer = new byte[_options.MaxDatagramSize];
         EndPoint any = _socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
         while (!_stop.IsCancellationRequested)
@@ -185,26 +369,156 @@ public sealed class UdpMux : IAsyncDisposable
                 continue;
             }
 
-            Interlocked.Increment(ref _received);
-            var remote = (IPEndPoint)result.RemoteEndPoint;
-            var datagram = buffer.AsSpan(0, result.ReceivedBytes);
-            var receiver = Route(datagram, remote);
-            if (receiver is null)
+            Interlocked.Increment(ref _receiveCalls);
+            Dispatch(buffer.AsSpan(0, result.ReceivedBytes), (IPEndPoint)result.RemoteEndPoint);
+            EndBatch();
+        }
+    }
+
+    /// <summary>Linux: wait for readability with a zero-byte peek (consumes nothing), then drain with non-blocking recvmsg.</summary>
+    private async Task NativeReceiveLoopAsync()
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(Math.Max(_options.MaxDatagramSize, 65536));
+        var address = new byte[LinuxUdp.SockAddrSize];
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // e.g. an ICMP error queued on the socket: the drain below takes whatever datagrams are there.
+            }
+
+            try
+            {
+                Drain(buffer, address);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+
+            EndBatch();
+        }
+    }
+
+    private void Drain(byte[] buffer, byte[] address)
+    {
+        for (var reads = 0; reads < MaxReadsPerWake; reads++)
+        {
+            var n = LinuxUdp.Receive(_socket.SafeHandle, buffer, address, out var segment);
+            if (n < 0)
+            {
+                if (n == -LinuxUdp.EAgain)
+                {
+                    return;
+                }
+
+                continue; // an error reported on the socket (ICMP): the next call reads on
+            }
+
+            Interlocked.Increment(ref _receiveCalls);
+            if (CachedEndPoint(address) is not { } remote)
             {
                 Interlocked.Increment(ref _dropped);
                 continue;
             }
 
+            if (segment <= 0 || segment >= n)
+            {
+                Dispatch(buffer.AsSpan(0, n), remote);
+                continue;
+            }
+
+            for (var offset = 0; offset < n; offset += segment)
+            {
+                Dispatch(buffer.AsSpan(offset, Math.Min(segment, n - offset)), remote);
+            }
+        }
+    }
+
+    private IPEndPoint? CachedEndPoint(ReadOnlySpan<byte> address)
+    {
+        var key = SockAddrKey.From(address);
+        if (_endPoints.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        if (LinuxUdp.ReadSockAddr(address) is not { } remote)
+        {
+            return null;
+        }
+
+        if (_endPoints.Count >= MaxCachedEndPoints)
+        {
+            _endPoints.Clear();
+        }
+
+        _endPoints[key] = remote;
+        return remote;
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> datagram, IPEndPoint remote)
+    {
+        Interlocked.Increment(ref _received);
+        var receiver = Route(datagram, remote);
+        if (receiver is null)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        try
+        {
+            receiver.OnDatagram(datagram, remote);
+            if (!_touched.Contains(receiver))
+            {
+                _touched.Add(receiver);
+            }
+        }
+        catch (Exception)
+        {
+            // A connection's bug must not stop the port for every other connection.
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    private void EndBatch()
+    {
+        foreach (var receiver in _touched)
+        {
             try
             {
-                receiver.OnDatagram(datagram, remote);
+                receiver.OnReceiveBatchEnd();
             }
             catch (Exception)
             {
-                // A connection's bug must not stop the port for every other connection.
                 Interlocked.Increment(ref _dropped);
             }
         }
+
+        _touched.Clear();
+    }
+
+    /// <summary>The raw sockaddr bytes (family, port, address, scope) as a dictionary key.</summary>
+    private readonly record struct SockAddrKey(ulong A, ulong B, ulong C, uint D)
+    {
+        public static SockAddrKey From(ReadOnlySpan<byte> a) => new(
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(a),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(a[8..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(a[16..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(a[24..]));
     }
 
     private IUdpMuxReceiver? Route(ReadOnlySpan<byte> datagram, IPEndPoint remote)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
@@ -103,10 +104,14 @@ public sealed class RtcDataChannel
         Send(data.AsMemory());
     }
 
+    /// <summary>Sends binary data (PPID 53); the bytes are copied once, into a pooled buffer the association returns
+    /// when the peer acknowledged them, so the caller may reuse its memory at once.</summary>
     public void Send(ReadOnlyMemory<byte> data)
     {
         CheckSend(data.Length);
-        Post(data.ToArray(), null, data.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.Span.CopyTo(rented);
+        Post(rented, null, data.Length);
     }
 
     /// <summary>Sends when BufferedAmount is at most <see cref="HighWaterMark"/> (back-pressure), then returns.</summary>
@@ -219,6 +224,11 @@ public sealed class RtcDataChannel
             Interlocked.Add(ref _posted, -length);
             if (Inner is not { } inner || _pc.Manager is not { } manager)
             {
+                if (bytes is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(bytes);
+                }
+
                 return;
             }
 
@@ -228,7 +238,7 @@ public sealed class RtcDataChannel
             }
             else
             {
-                manager.SendUnowned(inner, bytes);
+                manager.SendRented(inner, bytes!, length);
             }
 
             _pc.MarkActive(this);
@@ -277,7 +287,8 @@ public sealed class RtcDataChannel
     /// <summary>Returns true when the message was consumed (release it now); false when queued for the reader (released on read).</summary>
     internal bool Deliver(DataChannelMessage message)
     {
-        var copy = new RtcMessage(message.IsText, message.Data.ToArray());
+        // A reassembled message already sits in an array of its own (not pooled): hand it over instead of copying.
+        var copy = new RtcMessage(message.IsText, message.OwnedArray ?? message.Data.ToArray());
         if (OnMessage is { } handler)
         {
             handler(copy);

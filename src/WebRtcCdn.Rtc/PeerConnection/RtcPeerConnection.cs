@@ -41,13 +41,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private readonly ITimer _timer;
     private readonly DataChannelLocalParameters _localParameters;
     private readonly List<RtcDataChannel> _pending = [];
-    private readonly List<ReadOnlyMemory<byte>> _early = [];
+    private readonly List<byte[]> _early = [];
     private readonly List<byte[]> _unsent = [];
     private readonly Dictionary<DataChannel, RtcDataChannel> _wrappers = [];
     private readonly HashSet<RtcDataChannel> _active = [];
     private readonly List<RtcDataChannel> _activeScratch = [];
-    private readonly byte[] _sctpPacket = new byte[DtlsEndpointOptions.DefaultMaxDatagramSize];
-    private readonly byte[] _datagram = new byte[DtlsEndpointOptions.DefaultMaxDatagramSize + 64];
     private readonly Task _loop;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _connectedTcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -384,7 +382,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         Action,
     }
 
-    private readonly record struct Work(WorkKind Kind, ReadOnlyMemory<byte> Data = default, Action? Action = null);
+    private readonly record struct Work(WorkKind Kind, DatagramBatch? Batch = null, Action? Action = null);
 
     internal void Post(Action action) => Enqueue(new Work(WorkKind.Action, Action: action));
 
@@ -396,9 +394,10 @@ public sealed class RtcPeerConnection : IAsyncDisposable
 
     private void Enqueue(Work work)
     {
-        if (!_inbox.Writer.TryWrite(work) && work.Kind == WorkKind.Datagram)
+        if (!_inbox.Writer.TryWrite(work) && work.Batch is { } batch)
         {
-            Interlocked.Decrement(ref _queuedDatagrams);
+            Interlocked.Add(ref _queuedDatagrams, -batch.Count);
+            DatagramBatch.Return(batch);
         }
     }
 
@@ -469,19 +468,32 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         switch (work.Kind)
         {
             case WorkKind.Datagram:
-                Interlocked.Decrement(ref _queuedDatagrams);
-                if (_dtls is null)
+                var batch = work.Batch!;
+                try
                 {
-                    if (_early.Count < MaxEarlyDatagrams && !_closed)
+                    Interlocked.Add(ref _queuedDatagrams, -batch.Count);
+                    var now = Now;
+                    for (var i = 0; i < batch.Count; i++)
                     {
-                        _early.Add(work.Data);
-                    }
+                        if (_dtls is null)
+                        {
+                            if (_early.Count < MaxEarlyDatagrams && !_closed)
+                            {
+                                _early.Add(batch[i].ToArray());
+                            }
 
-                    break;
+                            continue;
+                        }
+
+                        _dtls.HandleDatagram(batch[i], now);
+                        PumpDtls(now);
+                    }
+                }
+                finally
+                {
+                    DatagramBatch.Return(batch);
                 }
 
-                _dtls.HandleDatagram(work.Data.Span, Now);
-                PumpDtls();
                 break;
             case WorkKind.Wake:
                 Volatile.Write(ref _wakePending, 0);
@@ -552,7 +564,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         }
     }
 
-    private void PumpDtls()
+    private void PumpDtls() => PumpDtls(Now);
+
+    private void PumpDtls(TimeSpan now)
     {
         if (_dtls is not { } dtls)
         {
@@ -577,7 +591,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     OnDtlsConnected();
                     break;
                 case DtlsEventKind.ApplicationData:
-                    _sctp?.HandleInboundPacket(e.Data.Span, Now);
+                    _sctp?.HandleInboundPacket(e.Data.Span, now);
                     break;
                 case DtlsEventKind.Closed:
                     _sctp?.Abort("DTLS closed");
@@ -598,6 +612,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends what SCTP has: each packet is written straight into its place in a pooled datagram batch, sealed there by
+    /// DTLS (the payload's only copy after the send queue), and the batch leaves in as few system calls as the socket
+    /// allows (<see cref="IceUdpTransport.SendBatch"/>).
+    /// </summary>
     private void FlushSctp()
     {
         if (_sctp is not { } sctp || _dtls is not { State: DtlsState.Connected } dtls || _transport is not { } transport)
@@ -605,14 +624,41 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             return;
         }
 
-        int n;
-        while ((n = sctp.PollOutboundPacket(_sctpPacket)) > 0)
+        var mtu = dtls.MaxApplicationDataSize;
+        var datagramSize = mtu + DtlsEndpoint.RecordOverhead;
+        var batch = DatagramBatch.Rent();
+        try
         {
-            var length = dtls.ProtectApplicationData(_sctpPacket.AsSpan(0, n), _datagram);
-            if (length > 0)
+            while (true)
             {
-                transport.Send(_datagram.AsSpan(0, length));
+                if (!batch.HasRoom(datagramSize))
+                {
+                    transport.SendBatch(batch);
+                    batch.Clear();
+                }
+
+                var free = batch.Free;
+                var n = sctp.PollOutboundPacket(free.Slice(DtlsEndpoint.ApplicationDataOffset, mtu));
+                if (n <= 0)
+                {
+                    break;
+                }
+
+                var length = dtls.ProtectApplicationDataInPlace(free, n);
+                if (length > 0)
+                {
+                    batch.Commit(length);
+                }
             }
+
+            if (batch.Count > 0)
+            {
+                transport.SendBatch(batch);
+            }
+        }
+        finally
+        {
+            DatagramBatch.Return(batch);
         }
     }
 
@@ -719,7 +765,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         _transport = new IceUdpTransport(agent, _mux, _time)
         {
             MdnsResolver = _config.ResolveMdnsCandidates ? new MdnsResolver() : null,
-            DataReceived = OnIceData,
+            BatchReceived = OnIceBatch,
         };
         var transport = _transport;
         _iceEvents = Task.Run(async () =>
@@ -759,16 +805,18 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         throw new InvalidOperationException($"no free UDP port in {range.Min}-{range.Max}");
     }
 
-    private void OnIceData(ReadOnlyMemory<byte> data, IPEndPoint remote)
+    private void OnIceBatch(DatagramBatch batch)
     {
-        // On the socket's receive loop: hand off only.
-        if (Interlocked.Increment(ref _queuedDatagrams) > MaxQueuedDatagrams)
+        // On the socket's receive loop: hand off only (one work item per burst).
+        var count = batch.Count;
+        if (Interlocked.Add(ref _queuedDatagrams, count) > MaxQueuedDatagrams)
         {
-            Interlocked.Decrement(ref _queuedDatagrams);
+            Interlocked.Add(ref _queuedDatagrams, -count);
+            DatagramBatch.Return(batch);
             return;
         }
 
-        Enqueue(new Work(WorkKind.Datagram, data));
+        Enqueue(new Work(WorkKind.Datagram, batch));
     }
 
     private void WakeUp()
@@ -840,7 +888,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         });
         foreach (var early in _early)
         {
-            _dtls.HandleDatagram(early.Span, Now);
+            _dtls.HandleDatagram(early, Now);
         }
 
         _early.Clear();

@@ -212,6 +212,21 @@ public sealed class SctpAssociation
         return SendStatus.Success;
     }
 
+    /// <summary>Queues a message whose bytes the caller already copied into <paramref name="rented"/> (from
+    /// <see cref="ArrayPool{T}.Shared"/>): the association returns the array once acknowledged, or now when refused.</summary>
+    internal SendStatus SendRented(ushort streamId, uint ppid, byte[] rented, int length, SendOptions options = default)
+    {
+        var status = CheckSend(streamId, length);
+        if (status != SendStatus.Success)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+            return status;
+        }
+
+        _sendQueue.Enqueue(new OutgoingMessage(streamId, ppid, options, rented.AsMemory(0, length), rented, _now));
+        return SendStatus.Success;
+    }
+
     /// <summary>
     /// Queues a message WITHOUT copying: the memory is read when packets are built until the peer acknowledges
     /// it. Only pass memory that is never modified afterwards (content-addressed chunks, immutable buffers).

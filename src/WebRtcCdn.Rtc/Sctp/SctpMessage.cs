@@ -9,10 +9,14 @@ namespace WebRtcCdn.Rtc.Sctp;
 /// </summary>
 public sealed class SctpMessage
 {
+    private readonly bool _pooled;
     private byte[]? _buffer;
 
-    internal SctpMessage(ushort streamId, uint ppid, bool unordered, byte[] buffer, int length)
+    /// <param name="pooled">The buffer came from <see cref="ArrayPool{T}.Shared"/> and goes back on release; otherwise it
+    /// is the message's own array, which the application may keep (<see cref="OwnedArray"/>).</param>
+    internal SctpMessage(ushort streamId, uint ppid, bool unordered, byte[] buffer, int length, bool pooled = true)
     {
+        _pooled = pooled;
         StreamId = streamId;
         Ppid = ppid;
         Unordered = unordered;
@@ -35,6 +39,10 @@ public sealed class SctpMessage
 
     internal bool IsReleased => _buffer is null;
 
+    /// <summary>The payload array when it is not pooled and holds exactly the message: the application may keep it
+    /// after release (releasing then only reopens the window).</summary>
+    internal byte[]? OwnedArray => !_pooled && _buffer is { } b && b.Length == Length ? b : null;
+
     internal bool ReturnBuffer()
     {
         var b = _buffer;
@@ -44,7 +52,11 @@ public sealed class SctpMessage
         }
 
         _buffer = null;
-        ArrayPool<byte>.Shared.Return(b);
+        if (_pooled)
+        {
+            ArrayPool<byte>.Shared.Return(b);
+        }
+
         return true;
     }
 }

@@ -44,6 +44,12 @@ public static class SignalingEndpoints
             sp.GetService<ISignalingCluster>()));
         services.AddTracker(options);
         services.AddHostedService<SignalingStartup>();
+        if (options.Signaling.Listen is not null)
+        {
+            services.AddSingleton<Transport.RawSignalingListener>();
+            services.AddHostedService(sp => sp.GetRequiredService<Transport.RawSignalingListener>());
+        }
+
         return services;
     }
 

@@ -74,12 +74,25 @@ public sealed class SignalingConfigurationTests
     [InlineData("signaling:\n    limits:\n      cluster_ttl: 0s", "webrtc_cdn.signaling.limits.cluster_ttl")]
     [InlineData("signaling:\n    limits:\n      burst: 5", "webrtc_cdn.signaling.limits.burst")]
     [InlineData("signaling:\n    redis: [a, b]", "webrtc_cdn.signaling.redis")]
+    [InlineData("signaling:\n    listen: 8443", "webrtc_cdn.signaling.listen")]
+    [InlineData("signaling:\n    listen: \"example.com:8443\"", "webrtc_cdn.signaling.listen")]
+    [InlineData("signaling:\n    listen: \":99999\"", "webrtc_cdn.signaling.listen")]
+    [InlineData("signaling:\n    listen: [\":8443\"]", "webrtc_cdn.signaling.listen")]
     [InlineData("ice_servers:\n    turn_ttl: 10s", "webrtc_cdn.ice_servers.turn_ttl")]
     [InlineData("ice_servers:\n    turn_ttl: 30d", "webrtc_cdn.ice_servers.turn_ttl")]
     public void Bad_values_fail_with_the_key_path(string yaml, string path)
     {
         var e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.LoadYaml("webrtc_cdn:\n  " + yaml));
         Assert.Equal(path, e.Path);
+    }
+
+    [Fact]
+    public void The_dedicated_signaling_listener_is_off_unless_an_address_is_given()
+    {
+        Assert.Null(ConfigurationLoader.LoadYaml("webrtc_cdn:\n  signaling:\n    listen: \"\"").Signaling.Listen);
+        Assert.Null(new WebRtcCdnOptions().Signaling.Listen);
+        var o = ConfigurationLoader.LoadYaml("webrtc_cdn:\n  signaling:\n    listen: \"0.0.0.0:8443\"");
+        Assert.Equal(new ListenAddress("0.0.0.0", 8443), o.Signaling.Listen);
     }
 
     [Fact]

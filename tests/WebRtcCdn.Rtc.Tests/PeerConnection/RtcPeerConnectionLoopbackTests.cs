@@ -1,4 +1,6 @@
+using System.Net;
 using WebRtcCdn.Rtc.Dtls;
+using WebRtcCdn.Rtc.Net;
 using WebRtcCdn.Rtc.PeerConnection;
 using WebRtcCdn.Rtc.Sdp;
 
@@ -79,6 +81,31 @@ public sealed class RtcPeerConnectionLoopbackTests
         var guard = TimeSpan.FromMinutes(3);
         Assert.Equal(await sentAb.WaitAsync(guard), await toB.Done.Task.WaitAsync(guard));
         Assert.Equal(await sentBa.WaitAsync(guard), await toA.Done.Task.WaitAsync(guard));
+    }
+
+    [Fact]
+    public async Task Bulk_data_is_byte_exact_over_plain_sockets_without_udp_offloads()
+    {
+        // The portable path (one SendTo / ReceiveFrom per datagram), which other systems and refusing kernels take.
+        const long Total = 8L * 1024 * 1024;
+        await using var muxA = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = false });
+        await using var muxB = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions { UseOffloads = false });
+        await using var a = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback, IceCheckInterval = TimeSpan.FromMilliseconds(5), UdpMux = muxA });
+        await using var b = new RtcPeerConnection(new RtcConfiguration { BindAddress = IPAddress.Loopback, IceCheckInterval = TimeSpan.FromMilliseconds(5), UdpMux = muxB });
+        var channel = a.CreateDataChannel("bulk");
+        var remote = PeerPair.NextDataChannelAsync(b);
+        await PeerPair.ConnectAsync(a, b);
+        await PeerPair.OpenedAsync(channel).WaitAsync(Guard);
+        var theirs = await remote.WaitAsync(Guard);
+
+        var toB = new PeerPair.Sink(theirs, Total);
+        var toA = new PeerPair.Sink(channel, Total);
+        var sentAb = PeerPair.SendPatternAsync(channel, Total, 16 * 1024, 3);
+        var sentBa = PeerPair.SendPatternAsync(theirs, Total, 100_000, 4);
+        Assert.Equal(await sentAb.WaitAsync(Guard), await toB.Done.Task.WaitAsync(Guard));
+        Assert.Equal(await sentBa.WaitAsync(Guard), await toA.Done.Task.WaitAsync(Guard));
+        Assert.Equal(muxA.SentDatagrams, muxA.SendCalls);
+        Assert.Equal(muxB.ReceivedDatagrams, muxB.ReceiveCalls);
     }
 
     [Fact]

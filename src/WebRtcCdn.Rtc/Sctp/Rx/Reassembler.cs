@@ -139,21 +139,11 @@ internal sealed class Reassembler(int maxMessageSize)
     private void TryAssemble(uint tsn)
     {
         var f = _fragments[tsn];
-        var first = tsn;
-        var fr = f;
-        while ((fr.Flags & 0x02) == 0)
-        {
-            if (!_fragments.TryGetValue(first - 1, out var prev) || !SameMessage(prev, f))
-            {
-                return;
-            }
 
-            first--;
-            fr = prev;
-        }
-
+        // Forward to the end fragment first: in the usual in-order arrival only the last fragment finds it, so
+        // assembling a message of n fragments costs O(n) lookups in all, not O(n^2) walks back to its beginning.
         var last = tsn;
-        fr = f;
+        var fr = f;
         long total = 0;
         while ((fr.Flags & 0x01) == 0)
         {
@@ -164,6 +154,19 @@ internal sealed class Reassembler(int maxMessageSize)
 
             last++;
             fr = next;
+        }
+
+        var first = tsn;
+        fr = f;
+        while ((fr.Flags & 0x02) == 0)
+        {
+            if (!_fragments.TryGetValue(first - 1, out var prev) || !SameMessage(prev, f))
+            {
+                return;
+            }
+
+            first--;
+            fr = prev;
         }
 
         for (var t = first; t != last + 1; t++)
@@ -182,7 +185,8 @@ internal sealed class Reassembler(int maxMessageSize)
             return;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)total);
+        // The message's own array (not pooled): a data channel hands it to the application without another copy.
+        var buffer = GC.AllocateUninitializedArray<byte>((int)total);
         var pos = 0;
         for (var t = first; t != last + 1; t++)
         {
@@ -192,7 +196,7 @@ internal sealed class Reassembler(int maxMessageSize)
             RemoveFragment(t);
         }
 
-        Complete(new SctpMessage(f.StreamId, f.Ppid, (f.Flags & 0x04) != 0, buffer, pos), f.Ssn);
+        Complete(new SctpMessage(f.StreamId, f.Ppid, (f.Flags & 0x04) != 0, buffer, pos, pooled: false), f.Ssn);
     }
 
     private static bool SameMessage(Fragment a, Fragment b) =>
