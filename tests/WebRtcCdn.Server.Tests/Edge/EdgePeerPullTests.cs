@@ -111,6 +111,21 @@ public sealed class EdgePeerPullTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_the_only_holder_sends_a_bad_chunk_it_is_disconnected_and_the_asker_gets_not_found()
+    {
+        var poisoner = await ConnectHolderAsync(poisoned: true);
+        var asker = await ConnectAsync(new Source(_ => null, _ => false));
+        await AdvertisedAsync(asker, 2);
+
+        var refused = await Assert.ThrowsAsync<PeerRequestException>(() => asker.DownloadChunkAsync(2).WaitAsync(Guard));
+        Assert.Equal(RejectReason.NotFound, refused.Reason);
+        await poisoner.Closed.WaitAsync(Guard);
+        Assert.Equal(1, Seeder.PeersDisconnectedForBadChunks);
+        Assert.Equal(0, Seeder.ChunksPulledFromPeers);
+        Assert.False(asker.IsClosed);
+    }
+
+    [Fact]
     public async Task Concurrent_askers_of_a_missing_chunk_share_one_pull()
     {
         var holder = await ConnectHolderAsync(poisoned: false);
