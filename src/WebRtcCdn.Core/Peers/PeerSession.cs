@@ -59,6 +59,12 @@ public sealed class PeerSession : IAsyncDisposable
     /// <summary>Completes when the remote HELLO arrived.</summary>
     public Task Ready => _ready.Task;
 
+    /// <summary>
+    /// Raised on the session's loop when the remote announces a chunk with HAVE (after its HELLO: see <see cref="Ready"/>).
+    /// Handlers must not block (the edge uses it to learn which of its peers it can pull a chunk from).
+    /// </summary>
+    public event Action<PeerSession, int>? RemoteHaveReceived;
+
     /// <summary>Completes with the reason when the session ended.</summary>
     public Task<string> Closed => _closed.Task;
 
@@ -264,6 +270,7 @@ public sealed class PeerSession : IAsyncDisposable
                     break;
                 case RemoteHaveEvent have:
                     _remoteHas[have.ChunkIndex] = true;
+                    RemoteHaveReceived?.Invoke(this, have.ChunkIndex);
                     break;
                 case ChunkNeededEvent needed:
                     _ = LoadAsync(needed.ChunkIndex);

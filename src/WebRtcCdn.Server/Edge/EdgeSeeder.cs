@@ -30,6 +30,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
     private readonly ILogger<EdgeSeeder> _logger;
     private readonly TimeProvider _time;
     private readonly PullThrough? _pull;
+    private readonly EdgePeerPull _peerPull;
     private readonly ConcurrentDictionary<string, EdgeConnection> _connections = new();
     private readonly PeerMemoryLedger _ledger = new();
     private readonly Lock _muxLock = new();
@@ -46,6 +47,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _pull = pull;
+        _peerPull = new EdgePeerPull(content, logger);
     }
 
     public bool Enabled => _options.Enabled;
@@ -70,6 +72,12 @@ public sealed class EdgeSeeder : IAsyncDisposable
         Volatile.Read(ref _livePeerConnections),
         _mux?.Connections ?? 0,
         _ledger.BufferedBytes);
+
+    /// <summary>Chunks the edge lacked, pulled from its other peers (verified, stored).</summary>
+    public long ChunksPulledFromPeers => _peerPull.ChunksPulled;
+
+    /// <summary>Peers disconnected for sending a chunk that did not match the manifest.</summary>
+    public long PeersDisconnectedForBadChunks => _peerPull.PeersDisconnectedForBadChunks;
 
     /// <summary>Bytes uploaded over data channels by the live sessions.</summary>
     public long BytesUploaded => _connections.Values.Sum(c => c.Session?.BytesUploaded ?? 0);
@@ -200,6 +208,8 @@ public sealed class EdgeSeeder : IAsyncDisposable
         {
             await _mux.DisposeAsync().ConfigureAwait(false);
         }
+
+        _peerPull.Dispose();
     }
 
     private UdpMux Mux()
@@ -230,8 +240,10 @@ public sealed class EdgeSeeder : IAsyncDisposable
                 return;
             }
 
-            session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, new StoreChunkSource(_content, manifest, _pull), options, _time);
+            var source = new StoreChunkSource(_content, manifest, _pull, _peerPull);
+            session = new PeerSession(new RtcDataChannelPeerChannel(channel), manifest, source, options, _time);
             connection.Session = session;
+            _peerPull.Register(session, source.Holds);
         }
 
         _ = Task.Run(async () =>

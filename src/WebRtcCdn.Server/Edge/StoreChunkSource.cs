@@ -9,20 +9,23 @@ namespace WebRtcCdn.Server.Edge;
 /// The edge serves chunks of one content item from the server's chunk store (verified on read by the store). A chunk
 /// the store lacks (evicted cached content) is pulled through: the content is fetched again from upstream through
 /// <see cref="PullThrough"/> (single-flight, every chunk hashed against the manifest on the way in), then served. HELLO
-/// advertises only what is held; a REQUEST for a pullable chunk is taken.
+/// advertises only what is held (or what another peer of the edge holds, see <see cref="EdgePeerPull"/>); a REQUEST for a
+/// pullable chunk is taken. A chunk neither held nor pulled through from upstream is pulled from a peer that holds it.
 /// </summary>
 internal sealed class StoreChunkSource : IChunkSource
 {
     private readonly OriginContent _content;
     private readonly Manifest _manifest;
     private readonly PullThrough? _pull;
+    private readonly EdgePeerPull? _peers;
     private readonly Uri? _upstream;
 
-    public StoreChunkSource(OriginContent content, Manifest manifest, PullThrough? pull = null)
+    public StoreChunkSource(OriginContent content, Manifest manifest, PullThrough? pull = null, EdgePeerPull? peers = null)
     {
         _content = content;
         _manifest = manifest;
         _pull = pull;
+        _peers = peers;
         if (pull is { Enabled: true } && content.Store.GetKind(manifest.Id) == StoredContentKind.Cached
             && content.Store.FindAliasKey(manifest.Id) is { } key && Uri.TryCreate(key, UriKind.Absolute, out var url))
         {
@@ -30,8 +33,12 @@ internal sealed class StoreChunkSource : IChunkSource
         }
     }
 
-    public bool Has(int chunkIndex) =>
+    /// <summary>Held in the store now.</summary>
+    public bool Holds(int chunkIndex) =>
         chunkIndex >= 0 && chunkIndex < _manifest.ChunkCount && _content.Store.Contains(_manifest.Chunks[chunkIndex]);
+
+    /// <summary>Advertised: held, or held by another peer of the edge (pulled on request).</summary>
+    public bool Has(int chunkIndex) => Holds(chunkIndex) || (_peers is not null && chunkIndex >= 0 && chunkIndex < _manifest.ChunkCount && _peers.Reachable(_manifest.Id, chunkIndex));
 
     public bool CanServe(int chunkIndex) => Has(chunkIndex) || (_upstream is not null && chunkIndex >= 0 && chunkIndex < _manifest.ChunkCount);
 
@@ -44,15 +51,25 @@ internal sealed class StoreChunkSource : IChunkSource
 
         var hash = _manifest.Chunks[chunkIndex];
         // The store verifies what it reads: a corrupt chunk comes back null (and is evicted), like a missing one.
-        var data = Has(chunkIndex) ? await _content.Store.GetAsync(hash, cancellationToken).ConfigureAwait(false) : null;
-        if (data is not null || _upstream is null || _pull is null)
+        var data = Holds(chunkIndex) ? await _content.Store.GetAsync(hash, cancellationToken).ConfigureAwait(false) : null;
+        if (data is null && _upstream is not null && _pull is not null)
         {
-            return data;
+            data = await FromUpstreamAsync(hash, cancellationToken).ConfigureAwait(false);
         }
 
+        if (data is null && _peers is not null)
+        {
+            data = await _peers.PullAsync(_manifest, chunkIndex, cancellationToken).ConfigureAwait(false);
+        }
+
+        return data;
+    }
+
+    private async Task<ReadOnlyMemory<byte>?> FromUpstreamAsync(Sha256Digest hash, CancellationToken cancellationToken)
+    {
         try
         {
-            var again = await _pull.GetAsync(_upstream, cancellationToken).ConfigureAwait(false);
+            var again = await _pull!.GetAsync(_upstream!, cancellationToken).ConfigureAwait(false);
             if (again.Id != _manifest.Id)
             {
                 return null; // upstream changed: other bytes under that path now, not this content's
