@@ -9,8 +9,16 @@ namespace WebRtcCdn.Rtc.Tests.Dtls;
 /// Our record layer against an independent implementation of the same RFCs: BouncyCastle's own DtlsTransport,
 /// kept alive after its handshake, talking to our endpoint.
 /// </summary>
+/// <remarks>
+/// Runs alone: in parallel with the other DTLS classes this test stalled for its whole 20 s guard about once in
+/// eight runs (never in 25 runs alone, once in 15 runs of the DTLS classes after this change); the cause, in the
+/// test's hand-pumped BouncyCastle peer or in the endpoint, is not yet found (see the session note of 2026-11-24).
+/// </remarks>
+[Collection(Name)]
 public class DtlsBouncyCastleInteropTests
 {
+    public const string Name = "dtls-bouncycastle-interop (not parallel)";
+
     [Fact]
     public async Task Our_record_layer_and_bouncycastles_exchange_application_data()
     {
@@ -101,4 +109,10 @@ public class DtlsBouncyCastleInteropTests
         Assert.Throws<TlsFatalAlert>(() => bcTransport.Receive(buffer, 0, buffer.Length, 5000));
         Assert.False(bcSide.Enqueue([1]));
     }
+}
+
+/// <summary>Keeps <see cref="DtlsBouncyCastleInteropTests"/> out of parallel runs.</summary>
+[CollectionDefinition(DtlsBouncyCastleInteropTests.Name, DisableParallelization = true)]
+public sealed class DtlsBouncyCastleInteropCollection
+{
 }
