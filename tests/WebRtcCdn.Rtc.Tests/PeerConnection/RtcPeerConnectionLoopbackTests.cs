@@ -141,7 +141,11 @@ public sealed class RtcPeerConnectionLoopbackTests
         await PeerPair.OpenedAsync(channel).WaitAsync(Guard);
         var e = Assert.Throws<ArgumentException>(() => channel.Send(new byte[(256 * 1024) + 1]));
         Assert.Contains("max-message-size", e.Message, StringComparison.Ordinal);
-        Assert.Throws<InvalidOperationException>(() => a.CreateDataChannel("y").Send("not open yet"));
+
+        // A channel that cannot be open yet: its connection has not even started (on a connected pair a new channel
+        // may already be open by the time Send runs, since the opener need not wait for DATA_CHANNEL_ACK).
+        await using var idle = new RtcPeerConnection(PeerPair.Loopback());
+        Assert.Throws<InvalidOperationException>(() => idle.CreateDataChannel("y").Send("not open yet"));
     }
 
     [Fact]
