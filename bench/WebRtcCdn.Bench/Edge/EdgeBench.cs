@@ -114,10 +114,10 @@ public sealed class EdgeBench : IBenchSuite
     {
         foreach (var (count, concurrency) in new[] { (60, 1), (120, 8) })
         {
-            var cpu = ProcessCpu();
+            var cpu = ProcessCpu.Self();
             var before = edge.Accepted;
             var child = await clients.RunAsync("connect", count, concurrency).ConfigureAwait(false);
-            var serverCpu = ProcessCpu() - cpu;
+            var serverCpu = ProcessCpu.Self() - cpu;
             var seconds = double.Parse(child["seconds"], CultureInfo.InvariantCulture);
             Console.WriteLine(Invariant(
                 $"connections accepted, {concurrency} at a time: {count} in {seconds:0.00} s = {count / seconds:0.0}/s (offer -> answer -> ICE-lite, DTLS, SCTP, DCEP -> HELLO both ways); server CPU {serverCpu.TotalMilliseconds / count:0.0} ms per connection (incl. its teardown); edge accepted {edge.Accepted - before}"));
@@ -165,9 +165,9 @@ public sealed class EdgeBench : IBenchSuite
 
     private static async Task NativeThroughputAsync(EdgeBenchClients clients, EdgeSeeder edge, int fetchers, int sizeMiB)
     {
-        var cpu = ProcessCpu();
+        var cpu = ProcessCpu.Self();
         var result = await clients.RunAsync("fetch", fetchers, 0).ConfigureAwait(false);
-        var serverCpu = ProcessCpu() - cpu;
+        var serverCpu = ProcessCpu.Self() - cpu;
         var mb = double.Parse(result["bytes"], CultureInfo.InvariantCulture) / 1e6;
         var seconds = double.Parse(result["seconds"], CultureInfo.InvariantCulture);
         Console.WriteLine(Invariant(
@@ -189,13 +189,13 @@ public sealed class EdgeBench : IBenchSuite
             await WaitEmptyAsync(edge).ConfigureAwait(false);
             foreach (var viewers in new[] { 1, 4, 8 })
             {
-                var cpu = ProcessCpu();
-                var chromium = RtcChildrenCpu();
+                var cpu = ProcessCpu.Self();
+                var chromium = ProcessCpu.Descendants();
                 var sw = Stopwatch.StartNew();
                 var ms = await RunViewersAsync(pages.Take(viewers).ToList(), id, manifest, total, sha).ConfigureAwait(false);
                 sw.Stop();
-                var serverCpu = ProcessCpu() - cpu;
-                var chromiumCpu = RtcChildrenCpu() - chromium;
+                var serverCpu = ProcessCpu.Self() - cpu;
+                var chromiumCpu = ProcessCpu.Descendants() - chromium;
                 var mb = viewers * (double)total / 1e6;
                 Console.WriteLine(Invariant(
                     $"{viewers} Chromium viewer(s) x {total >> 20} MiB: {mb / sw.Elapsed.TotalSeconds:0.0} MB/s total (wall {sw.Elapsed.TotalSeconds:0.00} s incl. offer/answer; per viewer channel-open to last byte {string.Join(", ", ms.Select(m => (m / 1000).ToString("0.00", CultureInfo.InvariantCulture)))} s); server CPU {serverCpu.TotalMilliseconds / mb:0.00} ms per MB (this process: edge + Playwright client); Chromium CPU {chromiumCpu.TotalMilliseconds / mb:0.00} ms per MB; sha256 ok"));
@@ -226,53 +226,6 @@ public sealed class EdgeBench : IBenchSuite
         }
 
         return results.Select(r => r.GetProperty("ms").GetDouble()).ToArray();
-    }
-
-    private static TimeSpan ProcessCpu()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
-    }
-
-    /// <summary>Chromium's processes (Playwright's driver and the browser are our descendants): their utime + stime.</summary>
-    private static TimeSpan RtcChildrenCpu()
-    {
-        var self = Environment.ProcessId;
-        var parents = new Dictionary<int, int>();
-        var ticks = new Dictionary<int, long>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
-                ticks[pid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        long sum = 0;
-        foreach (var pid in parents.Keys)
-        {
-            for (var p = pid; p > 1 && parents.TryGetValue(p, out var parent); p = parent)
-            {
-                if (parent == self)
-                {
-                    sum += ticks[pid];
-                    break;
-                }
-            }
-        }
-
-        return TimeSpan.FromSeconds(sum / 100.0); // USER_HZ is 100 on Linux
     }
 
     private static long Rss()

@@ -280,47 +280,6 @@ public sealed class RtcBench : IBenchSuite
             + $"datagrams per send call {(double)sent / Math.Max(1, sendCalls):0.0}, per receive call {(double)received / Math.Max(1, receiveCalls):0.0} (segmentation offload {(muxA.SegmentationOffload ? "on" : "off")}, receive coalescing {(muxA.ReceiveCoalescing ? "on" : "off")}, SO_RCVBUF {muxA.ReceiveBufferSize / 1024} KiB, SO_SNDBUF {muxA.SendBufferSize / 1024} KiB granted)"));
     }
 
-    private static TimeSpan ChildrenCpu()
-    {
-        // Chromium's processes are our descendants (Playwright's driver launches it): sum their utime + stime.
-        var self = Environment.ProcessId;
-        var parents = new Dictionary<int, int>();
-        var ticks = new Dictionary<int, long>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
-                ticks[pid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        long total = 0;
-        foreach (var pid in parents.Keys)
-        {
-            for (var p = pid; p > 1 && parents.TryGetValue(p, out var parent); p = parent)
-            {
-                if (parent == self)
-                {
-                    total += ticks[pid];
-                    break;
-                }
-            }
-        }
-
-        return TimeSpan.FromSeconds(total / 100.0); // USER_HZ is 100 on Linux
-    }
-
     private static async Task ChromiumThroughputAsync(int size)
     {
         await using var server = await TestServer.StartAsync(configureApp: TestPages.Map).ConfigureAwait(false);
@@ -360,7 +319,7 @@ public sealed class RtcBench : IBenchSuite
 
         // Each way alone, then report; Chromium's generator runs before its clock starts (sendPattern builds the data first).
         var ours0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var chrome0 = ChildrenCpu();
+        var chrome0 = ProcessCpu.Descendants();
         var outStart = sw.Elapsed;
         // The page only counts here (byte-exactness against Chromium is the tests' job: RtcChromiumTests).
         // The counting handler is installed (awaited) before the first send: an evaluate still in flight left the ping's
@@ -394,16 +353,16 @@ public sealed class RtcBench : IBenchSuite
             : string.Empty;
         var outSeconds = (sw.Elapsed - outStart).TotalSeconds;
         var oursOut = Process.GetCurrentProcess().TotalProcessorTime - ours0;
-        var chromeOut = ChildrenCpu() - chrome0;
+        var chromeOut = ProcessCpu.Descendants() - chrome0;
         _ = sendSeconds;
 
         var receive = ReceiveAsync(channel, ChromiumTotal);
         var ours1 = Process.GetCurrentProcess().TotalProcessorTime;
-        var chrome1 = ChildrenCpu();
+        var chrome1 = ProcessCpu.Descendants();
         var fromPage = page.EvaluateAsync<string>($"() => sendPattern('data', {ChromiumTotal}, {size}, 9)");
         var (elapsedIn, gotHash) = await receive.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
         var oursIn = Process.GetCurrentProcess().TotalProcessorTime - ours1;
-        var chromeIn = ChildrenCpu() - chrome1;
+        var chromeIn = ProcessCpu.Descendants() - chrome1;
         var ok = pageBytes == ChromiumTotal && Convert.ToHexStringLower(gotHash) == await fromPage.ConfigureAwait(false);
         _ = sentHash;
         const double Mb = ChromiumTotal / 1e6;

@@ -1,10 +1,10 @@
 using System.Globalization;
 
-namespace WebRtcCdn.Bench.Swarm;
+namespace WebRtcCdn.Bench;
 
 /// <summary>
 /// CPU time of this process and of its descendants (Playwright's driver and the Chromium it launches), from
-/// /proc: the swarm figures are CPU-bound on a 2-core machine, so every run reports where the CPU went.
+/// /proc: the swarm, rtc and edge figures are CPU-bound on a 2-core machine, so every run reports where the CPU went.
 /// </summary>
 internal static class ProcessCpu
 {
