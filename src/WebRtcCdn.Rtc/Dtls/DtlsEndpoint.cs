@@ -105,6 +105,11 @@ public sealed class DtlsEndpoint : IDisposable
         _handshakeDeadline = now + _options.HandshakeTimeout;
         _transport = new DtlsHandshakeTransport(_options.MaxDatagramSize, datagram =>
         {
+            if (PeerConnection.SetupTrace.Sink is not null)
+            {
+                PeerConnection.SetupTrace.Mark(this, $"bc {_options.Role} sends {datagram.Length} B, record {datagram[0]}, handshake type {(datagram.Length > 13 && datagram[0] == 22 && datagram[3] == 0 && datagram[4] == 0 ? datagram[13] : -1)}");
+            }
+
             _transmit.Enqueue((datagram, datagram.Length, false));
             _options.WakeUp?.Invoke();
         });
@@ -304,6 +309,7 @@ public sealed class DtlsEndpoint : IDisposable
     private void RunHandshake(DtlsHandshakeTransport transport, int resendMillis, int timeoutMillis)
     {
         HandshakeOutcome outcome;
+        PeerConnection.SetupTrace.Mark(this, $"bc {_options.Role} thread start");
         try
         {
             if (_options.Role == DtlsRole.Server)
@@ -329,6 +335,7 @@ public sealed class DtlsEndpoint : IDisposable
             outcome = HandshakeOutcome.Failure(_authenticator.FailureReason ?? $"DTLS handshake failed: {e.Message}");
         }
 
+        PeerConnection.SetupTrace.Mark(this, $"bc {_options.Role} thread end");
         _outcome = outcome;
         _options.WakeUp?.Invoke();
     }

@@ -155,6 +155,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     public Task<RtcSessionDescription> CreateOfferAsync() => RunAsync(() =>
     {
         ThrowIfClosed();
+        SetupTrace.Mark(this, "createOffer");
         IsOfferer = true;
         var offer = DataChannelDescription.CreateOffer(_localParameters);
         offer = WithMaxMessageSize(offer);
@@ -263,6 +264,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             StartTransports();
         }
 
+        SetupTrace.Mark(this, "remote description " + description.Type);
         Interlocked.Exchange(ref _remoteMaxMessageSize, Math.Min(parsed.EffectiveMaxMessageSize, int.MaxValue));
         _transport!.SetRemoteCredentials(parsed.IceUfrag, parsed.IcePwd);
         foreach (var line in parsed.Candidates)
@@ -478,6 +480,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     var now = Now;
                     for (var i = 0; i < batch.Count; i++)
                     {
+                        if (SetupTrace.Sink is not null && _dtls?.State != DtlsState.Connected)
+                        {
+                            SetupTrace.Mark(this, "dtls in " + batch[i].Length + " B, first record type " + batch[i][0]);
+                        }
+
                         if (_dtls is null)
                         {
                             if (_early.Count < MaxEarlyDatagrams && !_closed)
@@ -578,6 +585,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
 
         while (dtls.PollTransmit() is { } d)
         {
+            if (SetupTrace.Sink is not null && dtls.State != DtlsState.Connected)
+            {
+                SetupTrace.Mark(this, "dtls out " + d.Length + " B, first record type " + d.Span[0]);
+            }
+
             if (_transport?.Send(d.Span) != true && _unsent.Count < MaxEarlyDatagrams)
             {
                 // Our answer to an early ClientHello, before our own checks found a pair (the offerer learns the
@@ -594,6 +606,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     OnDtlsConnected();
                     break;
                 case DtlsEventKind.ApplicationData:
+                    if (SetupTrace.Sink is not null && e.Data.Length > 12)
+                    {
+                        SetupTrace.Mark(this, "sctp in chunk " + e.Data.Span[12]);
+                    }
+
                     _sctp?.HandleInboundPacket(e.Data.Span, now);
                     break;
                 case DtlsEventKind.Closed:
@@ -647,6 +664,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     break;
                 }
 
+                if (SetupTrace.Sink is not null && n > 12)
+                {
+                    SetupTrace.Mark(this, "sctp out chunk " + free[DtlsEndpoint.ApplicationDataOffset + 12]);
+                }
+
                 var length = dtls.ProtectApplicationDataInPlace(free, n);
                 if (length > 0)
                 {
@@ -697,6 +719,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                         OnDataChannel?.Invoke(wrapper);
                     }
 
+                    SetupTrace.Mark(this, "channel open" + (e.Remote ? " (remote)" : string.Empty));
                     wrapper?.SetOpen();
                     break;
                 case DataChannelEventKind.Message:
@@ -780,6 +803,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         });
         SetGathering(RtcIceGatheringState.Gathering);
         _transport.Start(_config.HostAddresses);
+        SetupTrace.Mark(this, "ice started");
     }
 
     private UdpMux BindOwnSocket()
@@ -848,11 +872,13 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 OnIceCandidate?.Invoke(new RtcIceCandidate(null, _localDescription?.Mid ?? "0", 0));
                 break;
             case IceSelectedPairChangedEvent:
+                SetupTrace.Mark(this, "ice selected pair");
                 FlushUnsent();
                 StartDtlsIfReady();
                 break;
             case IceStateChangedEvent s:
                 _iceState = s.State;
+                SetupTrace.Mark(this, "ice " + s.State);
                 OnIceConnectionStateChange?.Invoke(s.State);
                 if (s.State == IceConnectionState.Connected)
                 {
@@ -923,6 +949,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         }
 
         _dtlsStarted = true;
+        SetupTrace.Mark(this, "dtls client start");
         _dtls.Start(Now);
         PumpDtls();
     }
@@ -943,6 +970,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private void OnDtlsConnected()
     {
         // Chrome sends INIT whatever its DTLS role; both sides connect and the association handles the collision.
+        SetupTrace.Mark(this, "dtls connected");
         _sctp!.Connect(Now);
         UpdateConnectionState();
     }
@@ -1030,6 +1058,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         switch (state)
         {
             case RtcPeerConnectionState.Connected:
+                SetupTrace.Mark(this, "connected");
                 _connectedTcs.TrySetResult();
                 break;
             case RtcPeerConnectionState.Failed or RtcPeerConnectionState.Closed:
