@@ -15,7 +15,10 @@ public class DtlsEcdsaSignerTests
 
     private static bool VerifiesWithBouncyCastle(RtcCertificate certificate, byte[] hash, byte[] signature)
     {
-        var verifier = new DtlsCrypto().CreateCertificate(CertificateType.X509, certificate.Der.ToArray()).CreateVerifier(SignatureAlgorithm.ecdsa);
+        // Plain BcTlsCrypto: BouncyCastle's own verifier (DtlsCrypto would hand out the OpenSSL-backed one).
+        var crypto = new Org.BouncyCastle.Tls.Crypto.Impl.BC.BcTlsCrypto();
+        var verifier = crypto.CreateCertificate(CertificateType.X509, certificate.Der.ToArray()).CreateVerifier(SignatureAlgorithm.ecdsa);
+        Assert.IsNotType<DtlsEcdsaVerifier>(verifier);
         return verifier.VerifyRawSignature(new DigitallySigned(EcdsaSha256, signature), hash);
     }
 
