@@ -403,7 +403,7 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
 
         for (var i = 0; i < localTargets.Count; i++)
         {
-            localTargets[i].Session.Socket.TrySend(OfferMessage(offers[i], peerId, infoHash), 4001);
+            ServerMessages.TrySendWritten(localTargets[i].Session.Socket, (offers[i], peerId, infoHash), static (w, s) => WriteOffer(w, s.Item1, s.peerId, s.infoHash), 4001);
             _metrics.Relayed(Endpoint, "offer");
         }
 
@@ -424,7 +424,9 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
         }
     }
 
-    private static byte[] OfferMessage((JsonElement Sdp, string OfferId) offer, string peerId, string infoHash) => Write(w =>
+    private static byte[] OfferMessage((JsonElement Sdp, string OfferId) offer, string peerId, string infoHash) => Write(w => WriteOffer(w, offer, peerId, infoHash));
+
+    private static void WriteOffer(Utf8JsonWriter w, (JsonElement Sdp, string OfferId) offer, string peerId, string infoHash)
     {
         w.WriteString("action", "announce");
         w.WritePropertyName("offer");
@@ -432,7 +434,7 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
         w.WriteString("offer_id", offer.OfferId);
         w.WriteString("peer_id", peerId);
         w.WriteString("info_hash", infoHash);
-    });
+    }
 
     private async Task AnswerAsync(TrackerSession session, JsonElement root, string infoHash, string peerId, JsonElement answer)
     {
