@@ -20,6 +20,17 @@ internal sealed class DtlsCrypto : BcTlsCrypto
     public DtlsCrypto()
         : base(SharedRandom)
     {
+        PreparedX25519 = new DtlsPreparedX25519(this);
+    }
+
+    /// <summary>The X25519 ephemeral key pair this handshake will use, made while the handshake thread waits anyway.</summary>
+    public DtlsPreparedX25519 PreparedX25519 { get; }
+
+    /// <summary>X25519 (what Chrome, pion and BouncyCastle all put first) uses the prepared key pair.</summary>
+    public override TlsECDomain CreateECDomain(TlsECConfig ecConfig)
+    {
+        ArgumentNullException.ThrowIfNull(ecConfig);
+        return ecConfig.NamedGroup == NamedGroup.x25519 ? PreparedX25519.CreateDomain() : base.CreateECDomain(ecConfig);
     }
 
     /// <summary>Set once the handshake has derived its keys.</summary>

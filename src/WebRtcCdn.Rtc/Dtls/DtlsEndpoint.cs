@@ -113,6 +113,7 @@ public sealed class DtlsEndpoint : IDisposable
             _transmit.Enqueue((datagram, datagram.Length, false));
             _options.WakeUp?.Invoke();
         });
+        _transport.OnFirstWait = _crypto.PreparedX25519.Prepare;
         var resendMillis = (int)Math.Clamp(_options.InitialRetransmitTimeout.TotalMilliseconds, 1, 60_000);
         // A safety net a little after our own deadline (see DtlsServerPeer.GetHandshakeTimeoutMillis).
         var timeoutMillis = (int)Math.Clamp(_options.HandshakeTimeout.TotalMilliseconds + 5000, 1, int.MaxValue);

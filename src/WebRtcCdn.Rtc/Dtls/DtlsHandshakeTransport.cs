@@ -32,6 +32,10 @@ internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]>
     /// <summary>Datagrams of BC's last flight (valid once the handshake thread has finished).</summary>
     public IReadOnlyList<byte[]> LastFlight => _lastFlight;
 
+    /// <summary>Run once on the handshake thread, the first time BouncyCastle waits for a datagram that has not arrived
+    /// yet (a server before the ClientHello, a client after sending it): work that would otherwise sit on the critical path.</summary>
+    public Action? OnFirstWait { get; set; }
+
     /// <summary>Queues a datagram for the handshake; false (dropped) when the queue is full or closed.</summary>
     public bool Enqueue(byte[] datagram)
     {
@@ -77,6 +81,21 @@ internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]>
 
     public int Receive(Span<byte> buffer, int waitMillis)
     {
+        if (OnFirstWait is { } firstWait)
+        {
+            OnFirstWait = null;
+            bool empty;
+            lock (_gate)
+            {
+                empty = _inbound.Count == 0;
+            }
+
+            if (empty)
+            {
+                firstWait();
+            }
+        }
+
         byte[] datagram;
         lock (_gate)
         {
