@@ -937,6 +937,8 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         }
         else
         {
+            // The client's handshake thread is made now, while ICE checks: starting it is then only a wake-up.
+            _dtls.Prepare();
             StartDtlsIfReady();
         }
     }
