@@ -371,7 +371,11 @@ public sealed class DtlsEndpoint : IDisposable
     private void RunHandshake(DtlsHandshakeTransport transport, int resendMillis, int timeoutMillis)
     {
         HandshakeOutcome outcome;
-        PeerConnection.SetupTrace.Mark(this, $"bc {_options.Role} thread start");
+        if (PeerConnection.SetupTrace.Sink is not null)
+        {
+            PeerConnection.SetupTrace.Mark(this, $"bc {_options.Role} thread start");
+        }
+
         try
         {
             if (_options.Role == DtlsRole.Server)
@@ -397,7 +401,11 @@ public sealed class DtlsEndpoint : IDisposable
             outcome = HandshakeOutcome.Failure(_authenticator.FailureReason ?? $"DTLS handshake failed: {e.Message}");
         }
 
-        PeerConnection.SetupTrace.Mark(this, $"bc {_options.Role} thread end");
+        if (PeerConnection.SetupTrace.Sink is not null)
+        {
+            PeerConnection.SetupTrace.Mark(this, $"bc {_options.Role} thread end");
+        }
+
         _outcome = outcome;
         _options.WakeUp?.Invoke();
     }

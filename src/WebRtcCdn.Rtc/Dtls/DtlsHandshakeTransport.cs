@@ -121,7 +121,11 @@ internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]>
             datagram = _inbound.Dequeue();
         }
 
-        PeerConnection.SetupTrace.Mark(this, "bc receives " + datagram.Length + " B");
+        if (PeerConnection.SetupTrace.Sink is not null)
+        {
+            PeerConnection.SetupTrace.Mark(this, "bc receives " + datagram.Length + " B");
+        }
+
         // The next thing BC sends starts a new flight.
         _flightOpen = false;
         var length = Math.Min(datagram.Length, buffer.Length);

@@ -264,7 +264,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             StartTransports();
         }
 
-        SetupTrace.Mark(this, "remote description " + description.Type);
+        if (SetupTrace.Sink is not null)
+        {
+            SetupTrace.Mark(this, "remote description " + description.Type);
+        }
+
         Interlocked.Exchange(ref _remoteMaxMessageSize, Math.Min(parsed.EffectiveMaxMessageSize, int.MaxValue));
         _transport!.SetRemoteCredentials(parsed.IceUfrag, parsed.IcePwd);
         foreach (var line in parsed.Candidates)
@@ -719,7 +723,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                         OnDataChannel?.Invoke(wrapper);
                     }
 
-                    SetupTrace.Mark(this, "channel open" + (e.Remote ? " (remote)" : string.Empty));
+                    if (SetupTrace.Sink is not null)
+                    {
+                        SetupTrace.Mark(this, "channel open" + (e.Remote ? " (remote)" : string.Empty));
+                    }
+
                     wrapper?.SetOpen();
                     break;
                 case DataChannelEventKind.Message:
@@ -878,7 +886,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 break;
             case IceStateChangedEvent s:
                 _iceState = s.State;
-                SetupTrace.Mark(this, "ice " + s.State);
+                if (SetupTrace.Sink is not null)
+                {
+                    SetupTrace.Mark(this, "ice " + s.State);
+                }
+
                 OnIceConnectionStateChange?.Invoke(s.State);
                 if (s.State == IceConnectionState.Connected)
                 {
