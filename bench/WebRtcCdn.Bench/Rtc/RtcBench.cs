@@ -207,6 +207,31 @@ public sealed class RtcBench : IBenchSuite
         return tcs.Task;
     }
 
+    /// <summary>Voluntary context switches (a thread went to sleep: each is a wake-up later) of this process's live threads.</summary>
+    private static long ContextSwitches()
+    {
+        long total = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread exited between the listing and the read.
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>CPU the bench's own SHA-256 verification costs per MB moved (each byte is hashed by its sender and its receiver).</summary>
     private static double HashMsPerMb()
     {
@@ -259,10 +284,12 @@ public sealed class RtcBench : IBenchSuite
         var gen0 = GC.CollectionCount(0);
         var gen2 = GC.CollectionCount(2);
         var (sent0, sendCalls0, received0, receiveCalls0) = (muxA.SentDatagrams + muxB.SentDatagrams, muxA.SendCalls + muxB.SendCalls, muxA.ReceivedDatagrams + muxB.ReceivedDatagrams, muxA.ReceiveCalls + muxB.ReceiveCalls);
+        var switches0 = ContextSwitches();
         var sw = Stopwatch.StartNew();
         var sendAb = SendAsync(channel, size, 1);
         var sendBa = SendAsync(theirs, size, 2);
         var (ab, ba) = (await toB.ConfigureAwait(false), await toA.ConfigureAwait(false));
+        var switches = ContextSwitches() - switches0;
         var proc1 = Process.GetCurrentProcess();
         var cpu = proc1.TotalProcessorTime - cpu0;
         var sys = proc1.PrivilegedProcessorTime - sys0;
@@ -277,6 +304,7 @@ public sealed class RtcBench : IBenchSuite
             $"C#<->C# {size / 1024} KiB messages, 64 MiB each way at once: A->B {Mb / ab.Elapsed.TotalSeconds:0.0} MB/s, B->A {Mb / ba.Elapsed.TotalSeconds:0.0} MB/s, CPU {cpu.TotalSeconds / (2 * Mb) * 1000:0.00} ms/MB (both peers in this one process, per MB moved), wall {sw.Elapsed.TotalSeconds:0.00} s, sha256 {(ok ? "ok" : "MISMATCH")}; "
             + $"kernel {sys.TotalSeconds / cpu.TotalSeconds * 100:0}% of the CPU, allocated {allocated / (2.0 * Total):0.00} B per byte moved, GCs gen0 {GC.CollectionCount(0) - gen0} gen2 {GC.CollectionCount(2) - gen2}; "
             + $"of the CPU/MB, the bench's own SHA-256 checking is ~{hashCost:0.00} ms/MB; "
+            + $"{switches / (2 * Mb):0} voluntary context switches per MB moved; "
             + $"datagrams per send call {(double)sent / Math.Max(1, sendCalls):0.0}, per receive call {(double)received / Math.Max(1, receiveCalls):0.0} (segmentation offload {(muxA.SegmentationOffload ? "on" : "off")}, receive coalescing {(muxA.ReceiveCoalescing ? "on" : "off")}, SO_RCVBUF {muxA.ReceiveBufferSize / 1024} KiB, SO_SNDBUF {muxA.SendBufferSize / 1024} KiB granted)"));
     }
 
@@ -343,6 +371,7 @@ public sealed class RtcBench : IBenchSuite
         // Each way alone, then report; Chromium's generator runs before its clock starts (sendPattern builds the data first).
         var ours0 = Process.GetCurrentProcess().TotalProcessorTime;
         var chrome0 = ProcessCpu.Descendants();
+        var switches0 = ContextSwitches();
         var outStart = sw.Elapsed;
         // The page only counts here (byte-exactness against Chromium is the tests' job: RtcChromiumTests).
         // The counting handler is installed (awaited) before the first send: an evaluate still in flight left the ping's
@@ -376,6 +405,7 @@ public sealed class RtcBench : IBenchSuite
             : string.Empty;
         var outSeconds = (sw.Elapsed - outStart).TotalSeconds;
         var oursOut = Process.GetCurrentProcess().TotalProcessorTime - ours0;
+        var switchesOut = ContextSwitches() - switches0;
         var chromeOut = ProcessCpu.Descendants() - chrome0;
         var jitMethods1 = System.Runtime.JitInfo.GetCompiledMethodCount();
         var jitTime1 = System.Runtime.JitInfo.GetCompilationTime();
@@ -384,9 +414,11 @@ public sealed class RtcBench : IBenchSuite
         var receive = ReceiveAsync(channel, ChromiumTotal);
         var ours1 = Process.GetCurrentProcess().TotalProcessorTime;
         var chrome1 = ProcessCpu.Descendants();
+        var switches1 = ContextSwitches();
         var fromPage = page.EvaluateAsync<string>($"() => sendPattern('data', {ChromiumTotal}, {size}, 9)");
         var (elapsedIn, gotHash) = await receive.WaitAsync(TimeSpan.FromMinutes(2)).ConfigureAwait(false);
         var oursIn = Process.GetCurrentProcess().TotalProcessorTime - ours1;
+        var switchesIn = ContextSwitches() - switches1;
         var chromeIn = ProcessCpu.Descendants() - chrome1;
         var jitMethods2 = System.Runtime.JitInfo.GetCompiledMethodCount();
         var jitTime2 = System.Runtime.JitInfo.GetCompilationTime();
@@ -395,8 +427,8 @@ public sealed class RtcBench : IBenchSuite
         const double Mb = ChromiumTotal / 1e6;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"C#<->Chromium {size / 1024} KiB messages, pass {pass}: JIT compiled {jitMethods1 - jitMethods0} / {jitMethods2 - jitMethods1} methods in {(jitTime1 - jitTime0).TotalMilliseconds:0} / {(jitTime2 - jitTime1).TotalMilliseconds:0} ms (out / in); setup (offer -> channel open both sides) {setup.TotalMilliseconds:0} ms, ping RTT median {rtts[rtts.Count / 2] * 1000:0} us; "
-            + $"C#->Chromium (32 MiB) {Mb / outSeconds:0.0} MB/s (CPU ours {oursOut.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeOut.TotalSeconds / Mb * 1000:0.00} ms/MB, ratio {oursOut / chromeOut:0.00}); "
-            + $"Chromium->C# (32 MiB) {Mb / elapsedIn.TotalSeconds:0.0} MB/s (CPU ours {oursIn.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeIn.TotalSeconds / Mb * 1000:0.00} ms/MB, ratio {oursIn / chromeIn:0.00}); sha256 {(ok ? "ok" : "MISMATCH")}; {sctpOut}"));
+            + $"C#->Chromium (32 MiB) {Mb / outSeconds:0.0} MB/s (CPU ours {oursOut.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeOut.TotalSeconds / Mb * 1000:0.00} ms/MB, ratio {oursOut / chromeOut:0.00}, our context switches {switchesOut / Mb:0}/MB); "
+            + $"Chromium->C# (32 MiB) {Mb / elapsedIn.TotalSeconds:0.0} MB/s (CPU ours {oursIn.TotalSeconds / Mb * 1000:0.00} ms/MB, Chromium {chromeIn.TotalSeconds / Mb * 1000:0.00} ms/MB, ratio {oursIn / chromeIn:0.00}, our context switches {switchesIn / Mb:0}/MB); sha256 {(ok ? "ok" : "MISMATCH")}; {sctpOut}"));
         return jitMethods2 - jitMethods0;
     }
 }
