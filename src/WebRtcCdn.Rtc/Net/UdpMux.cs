@@ -221,14 +221,12 @@ public sealed class UdpMux : IAsyncDisposable
         var i = 0;
         while (i < batch.Count)
         {
+            // A lone datagram (a SACK, a packet at Chromium's pace) goes through the same sendmsg without the segment
+            // size: cheaper than Socket.SendTo's managed path.
             var run = _segmentation ? SegmentRun(batch, i) : 1;
-            if (run > 1 && !SendSegmented(batch, i, run, remote))
+            if (!_segmentation || !SendSegmented(batch, i, run, remote))
             {
                 run = 1;
-            }
-
-            if (run == 1)
-            {
                 SendOne(batch[i], remote);
             }
 
