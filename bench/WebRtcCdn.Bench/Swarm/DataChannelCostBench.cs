@@ -9,7 +9,7 @@ namespace WebRtcCdn.Bench.Swarm;
 /// connected by one ordered, reliable data channel, the sender paced by bufferedAmount as the SDK's uploads are
 /// (2 MiB high-water, 1 MiB low), the receiver counting bytes. Chromium CPU (every process under the bench) over the
 /// transfer, divided by the MB moved. Tells whether the swarm's CPU bill is per message or per byte.
-/// Usage: dc-cost [--mib 64] [--sizes 16,64,256] [--rounds 2]
+/// Usage: dc-cost [--mib 64] [--sizes 16,64,256] [--high-kib 2048] [--rounds 2] (the low-water mark is half the high one)
 /// </summary>
 public sealed class DataChannelCostBench : IBenchSuite
 {
@@ -22,13 +22,14 @@ public sealed class DataChannelCostBench : IBenchSuite
         var mib = int.Parse(Arg(args, "--mib", "64"), CultureInfo.InvariantCulture);
         var sizes = Arg(args, "--sizes", "16,64,256").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture) << 10).ToArray();
         var rounds = int.Parse(Arg(args, "--rounds", "2"), CultureInfo.InvariantCulture);
+        var highs = Arg(args, "--high-kib", "2048").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture) << 10).ToArray();
         var browser = await Chromium.BrowserAsync().ConfigureAwait(false);
         Console.WriteLine($"dc-cost: {mib} MiB per transfer, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| message size (KiB) | round | seconds | MB/s | Chromium CPU (s) | Chromium CPU ms per MB | load average |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| message size (KiB) | high-water (KiB) | round | seconds | MB/s | Chromium CPU (s) | Chromium CPU ms per MB | load average |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         for (var round = 1; round <= rounds; round++)
         {
-            foreach (var size in sizes)
+            foreach (var (size, high) in sizes.SelectMany(s => highs.Select(h => (s, h))))
             {
                 var a = await browser.NewContextAsync().ConfigureAwait(false);
                 var b = await browser.NewContextAsync().ConfigureAwait(false);
@@ -41,12 +42,12 @@ public sealed class DataChannelCostBench : IBenchSuite
                     await sender.EvaluateAsync(SenderAnswer, answer).ConfigureAwait(false);
                     var cpu = ProcessCpu.Descendants();
                     var load = ProcessCpu.LoadAverage();
-                    var ms = await sender.EvaluateAsync<double>(SenderRun, new object[] { size, mib << 20 }).ConfigureAwait(false);
+                    var ms = await sender.EvaluateAsync<double>(SenderRun, new object[] { size, mib << 20, high }).ConfigureAwait(false);
                     await receiver.EvaluateAsync("() => window.__done").ConfigureAwait(false);
                     var used = ProcessCpu.Descendants() - cpu;
                     var mb = (mib << 20) / 1e6;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {size >> 10} | {round} | {ms / 1000:F2} | {mb / (ms / 1000):F1} | {used.TotalSeconds:F2} | {used.TotalMilliseconds / mb:F0} | {load} |"));
+                        $"| {size >> 10} | {high >> 10} | {round} | {ms / 1000:F2} | {mb / (ms / 1000):F1} | {used.TotalSeconds:F2} | {used.TotalMilliseconds / mb:F0} | {load} |"));
                 }
                 finally
                 {
@@ -98,16 +99,16 @@ public sealed class DataChannelCostBench : IBenchSuite
         """;
 
     private const string SenderRun = """
-        async ([size, total]) => {
+        async ([size, total, high]) => {
           const ch = window.__ch;
           const data = new Uint8Array(size);
           for (let i = 0; i < size; i++) data[i] = i & 0xff;
-          ch.bufferedAmountLowThreshold = 1 << 20;
+          ch.bufferedAmountLowThreshold = high / 2;
           const t0 = performance.now();
           let sent = 0;
           await new Promise((finished) => {
             const pump = () => {
-              while (sent < total && ch.bufferedAmount <= (2 << 20)) {
+              while (sent < total && ch.bufferedAmount <= high) {
                 const n = Math.min(size, total - sent);
                 ch.send(n === size ? data : data.subarray(0, n));
                 sent += n;

@@ -133,7 +133,7 @@ public sealed class SwarmBench : IBenchSuite
                 if (Verbose && r.TryGetProperty("stats", out var st))
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  viewer {pages.IndexOf(page)}: {ms.TotalSeconds:F2} s, from peers {st.GetProperty("bytesFromPeers").GetInt64() >> 20} MiB, from origin {st.GetProperty("bytesFromOrigin").GetInt64() >> 20} MiB, discarded {st.GetProperty("bytesDiscarded").GetInt64() >> 10} KiB, uploaded {st.GetProperty("bytesUploaded").GetInt64() >> 20} MiB, elected {st.GetProperty("electedChunks")}, step-ins {st.GetProperty("stepIns")}, max peers {r.GetProperty("maxPeers")}"));
+                        $"  viewer {pages.IndexOf(page)}: {ms.TotalSeconds:F2} s, from peers {st.GetProperty("bytesFromPeers").GetInt64() >> 20} MiB, from origin {st.GetProperty("bytesFromOrigin").GetInt64() >> 20} MiB, discarded {st.GetProperty("bytesDiscarded").GetInt64() >> 10} KiB, uploaded {st.GetProperty("bytesUploaded").GetInt64() >> 20} MiB, elected {st.GetProperty("electedChunks")}, step-ins {st.GetProperty("stepIns")}, max peers {r.GetProperty("maxPeers")}, diag {r.GetProperty("diag")}"));
                     Console.WriteLine($"    {r.GetProperty("timeline").GetString()}");
                 }
 
@@ -172,7 +172,10 @@ public sealed class SwarmBench : IBenchSuite
             const buf = await (await cdn.fetch(id)).arrayBuffer();
             const ms = performance.now() - t0;
             const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
-            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""), stats: cdn.stats(), timeline: tl.join(" "), maxPeers };
+            // Diagnostics from the SDK's internals (not public API): where discarded bytes came from.
+            const sw = [...cdn.swarms.values()][0];
+            const diag = sw ? { late: sw.bytesDiscardedLate, dup: sw.bytesDiscardedDuplicate, timeouts: sw.scheduler.timedOut, duplicates: sw.scheduler.duplicates } : {};
+            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""), stats: cdn.stats(), timeline: tl.join(" "), maxPeers, diag };
           })();
         }
         """;

@@ -74,6 +74,9 @@ export class Swarm {
   bytesFromPeers = 0;
   bytesFromOrigin = 0;
   bytesDiscarded = 0;
+  /** Of bytesDiscarded: pieces of requests already cancelled (they crossed the CANCEL), and whole duplicate chunks. */
+  bytesDiscardedLate = 0;
+  bytesDiscardedDuplicate = 0;
   corruptChunks = 0;
   /** Open Response bodies reading this content: while there are any, unread chunks are pinned in the store. */
   readers = 0;
@@ -328,6 +331,7 @@ export class Swarm {
         if (!inc || inc.peer !== link.remoteId || inc.chunk !== f.chunkIndex) {
           // A piece for a request we cancelled (it crossed the CANCEL): count and drop.
           this.bytesDiscarded += f.data.length;
+          this.bytesDiscardedLate += f.data.length;
           return;
         }
         if (f.offset !== inc.received || inc.received + f.data.length > inc.buf.length) {
@@ -336,7 +340,7 @@ export class Swarm {
         }
         inc.buf.set(f.data, inc.received);
         inc.received += f.data.length;
-        this.scheduler.activity(f.requestId, now);
+        this.scheduler.activity(f.requestId, now, f.data.length);
         if (inc.received === inc.buf.length) {
           this.incoming.delete(f.requestId);
           void this.verify(inc.requestId, inc.chunk, inc.buf, link.remoteId);
@@ -388,6 +392,7 @@ export class Swarm {
     }
     if (!this.scheduler.isCurrent(requestId) || this.held.has(chunk)) {
       this.bytesDiscarded += data.length;
+      this.bytesDiscardedDuplicate += data.length;
       return;
     }
     for (const a of this.scheduler.completed(requestId, performance.now())) if (a.kind === "cancel") this.cancel(a);

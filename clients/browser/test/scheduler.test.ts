@@ -307,6 +307,38 @@ test("stragglers: no duplicate when the idle holder is not clearly faster", () =
   assert.deepEqual(reqs(s.tick(101)), []);
 });
 
+test("stragglers: a peer that has not delivered yet duplicates only a silent peer's request", () => {
+  const s = make({ chunkCount: 2, maxConcurrentTransfers: 4, stragglerMs: 2500 }, 10_000);
+  s.addPeer("a", bits(2, [0, 1]), 0);
+  const r0 = reqs(s.tick(0))[0]!;
+  s.completed(r0.requestId, 1000); // a: 1 MiB per second
+  const r1 = reqs(s.tick(1000))[0]!;
+  assert.equal(r1.chunk, 1);
+  s.addPeer("b", bits(2, [1]), 1001);
+  // b's optimistic first estimate (10 MB/s) would beat a's second by far, but a is delivering: no bet on b.
+  s.activity(r1.requestId, 1500, 64 << 10);
+  assert.deepEqual(reqs(s.tick(1500)), []);
+  // a goes silent: after stragglerMs b duplicates it.
+  assert.deepEqual(reqs(s.tick(4000)).map((r) => [r.peer, r.chunk]), [["b", 1]]);
+});
+
+test("stragglers: what is left of a request, not the whole chunk, decides", () => {
+  const s = make({ chunkCount: 4, maxConcurrentTransfers: 4 }, 10_000);
+  s.addPeer("a", bits(4, [0, 1, 2]), 0);
+  const r0 = reqs(s.tick(0))[0]!;
+  s.completed(r0.requestId, 1000); // a: 1 MiB per second
+  const atA = reqs(s.tick(1000));
+  assert.deepEqual(atA.map((r) => [r.peer, r.chunk, r.requestId]), [["a", 1, 2], ["a", 2, 3]]);
+  s.addPeer("b", bits(4, [1, 2, 3]), 1000);
+  const r3 = reqs(s.tick(1000))[0]!;
+  assert.deepEqual([r3.peer, r3.chunk], ["b", 3]);
+  // a has nearly all of chunks 1 and 2 sent (30 KiB left of each: ~60 ms), so idle b (100 ms a chunk) does not
+  // duplicate chunk 2, which whole-chunk arithmetic would have put 2 s away.
+  for (const id of [2, 3]) s.activity(id, 1090, MiB - (30 << 10)); // request ids 2 and 3: chunks 1 and 2 at a
+  assert.deepEqual(s.completed(r3.requestId, 1100), []);
+  assert.deepEqual(reqs(s.tick(1100)), []);
+});
+
 test("origin-only mode (kill switch) uses HTTP for everything at once", () => {
   const s = make({ mode: "origin-only", httpConcurrency: 8 }, 5000);
   s.addPeer("a", bits(8, [0, 1, 2, 3, 4, 5, 6, 7]), 0);
