@@ -26,6 +26,23 @@ internal static class StartupHook
                 Console.Out.WriteLine("MEMPROBE " + Report());
                 Console.Out.Flush();
             }
+            else if (line == "gc0")
+            {
+                // One forced ephemeral collection and how long it paused the process.
+                var before = GC.GetTotalPauseDuration();
+                GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"MEMPROBE gen0_pause_ms={(GC.GetTotalPauseDuration() - before).TotalMilliseconds}"));
+                var before1 = GC.GetTotalPauseDuration();
+                GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"MEMPROBE gen1_pause_ms={(GC.GetTotalPauseDuration() - before1).TotalMilliseconds}"));
+                Console.Out.Flush();
+            }
+            else if (line == "gc")
+            {
+                // Without a collection: what the GC has cost so far, so the bench can attribute latency tails.
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"MEMPROBE pause_ms={GC.GetTotalPauseDuration().TotalMilliseconds} gen0_count={GC.CollectionCount(0)} gen1_count={GC.CollectionCount(1)} gen2_count={GC.CollectionCount(2)} max_pause_ms={MaxPauseMs()} allocated={GC.GetTotalAllocatedBytes(precise: false)}"));
+                Console.Out.Flush();
+            }
         }
     }
 
@@ -59,6 +76,21 @@ internal static class StartupHook
             $"gen0_count={GC.CollectionCount(0)}",
             $"gen2_count={GC.CollectionCount(2)}",
         }.Select(s => s.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>The longest pause among the last collections of each kind the runtime remembers.</summary>
+    private static double MaxPauseMs()
+    {
+        var max = 0.0;
+        foreach (var kind in new[] { GCKind.Ephemeral, GCKind.FullBlocking, GCKind.Background })
+        {
+            foreach (var pause in GC.GetGCMemoryInfo(kind).PauseDurations)
+            {
+                max = Math.Max(max, pause.TotalMilliseconds);
+            }
+        }
+
+        return max;
     }
 
     private static long Rss()

@@ -137,6 +137,8 @@ public sealed class SignalingLoadBench : IBenchSuite
         Console.WriteLine(Inv($"server RSS {rssBefore / 1048576.0:F1} MiB -> {rssAfter / 1048576.0:F1} MiB: {(rssAfter - rssBefore) / (double)held:F0} bytes per peer"));
         var probeAfter = await server.ProbeAsync().ConfigureAwait(false);
         PrintBreakdown(probeBefore, probeAfter, held);
+        var idleGc = await server.ProbeAsync("gc0").ConfigureAwait(false);
+        Console.WriteLine(Inv($"idle server, forced collections: gen0 pause {idleGc.GetValueOrDefault("gen0_pause_ms")} ms"));
 
         // Warm-up (JIT, thread pool growth, receive loops starting) outside the measured steps.
         await SendAtRateAsync(clients, rates[0], TimeSpan.FromSeconds(2)).ConfigureAwait(false);
@@ -154,6 +156,12 @@ public sealed class SignalingLoadBench : IBenchSuite
 
             var serverCpu = server.CpuTime();
             var genCpu = me.TotalProcessorTime;
+            var serverGc = await server.ProbeAsync("gc").ConfigureAwait(false);
+            var genPause = GC.GetTotalPauseDuration();
+            var genCollections = GC.CollectionCount(0);
+            var genCollections1 = GC.CollectionCount(1);
+            var genCollections2 = GC.CollectionCount(2);
+            var genAllocated = GC.GetTotalAllocatedBytes(precise: false);
             Client.ResetCounters();
             var sent = await SendAtRateAsync(clients, rate, step).ConfigureAwait(false);
             // Wait until every relayed message arrived (or 10 s), so that steps do not mix.
@@ -161,6 +169,8 @@ public sealed class SignalingLoadBench : IBenchSuite
             var serverCpuUsed = server.CpuTime() - serverCpu;
             me.Refresh();
             var genCpuUsed = me.TotalProcessorTime - genCpu;
+            var serverGcAfter = await server.ProbeAsync("gc").ConfigureAwait(false);
+            double Delta(string key) => double.Parse(serverGcAfter[key], CultureInfo.InvariantCulture) - double.Parse(serverGc[key], CultureInfo.InvariantCulture);
             var latencies = clients.SelectMany(c =>
             {
                 lock (c.Latencies)
@@ -170,8 +180,10 @@ public sealed class SignalingLoadBench : IBenchSuite
             }).Order().ToArray();
             var received = latencies.Length;
             var open = clients.Count(c => c.Open);
+            var gcLine = Inv($"GC pauses: server {Delta("pause_ms"):F1} ms in {Delta("gen0_count"):F0} GCs ({Delta("gen1_count"):F0} gen1, {Delta("gen2_count"):F0} gen2), longest recent {serverGcAfter["max_pause_ms"]} ms, allocated {Delta("allocated") / Math.Max(1, received):F0} B/msg; generator {(GC.GetTotalPauseDuration() - genPause).TotalMilliseconds:F1} ms in {GC.CollectionCount(0) - genCollections} GCs ({GC.CollectionCount(1) - genCollections1} gen1, {GC.CollectionCount(2) - genCollections2} gen2), allocated {(GC.GetTotalAllocatedBytes(precise: false) - genAllocated) / (double)Math.Max(1, received):F0} B/msg");
             Console.WriteLine(Inv(
                 $"rate {rate,6}/s: sent {sent,7} ({sent / step.TotalSeconds,7:F0}/s) received {received,7}  p50 {Percentile(latencies, 0.50),7:F2} ms  p99 {Percentile(latencies, 0.99),7:F2} ms  server CPU {serverCpuUsed.TotalMilliseconds * 1000 / Math.Max(1, received),6:F1} us/msg ({serverCpuUsed.TotalSeconds / step.TotalSeconds * 100,3:F0}% of a core)  generator CPU {genCpuUsed.TotalSeconds / step.TotalSeconds * 100,3:F0}% of a core  open {open}"));
+            Console.WriteLine("                " + gcLine);
         }
 
         foreach (var c in clients)
@@ -341,6 +353,13 @@ public sealed class SignalingLoadBench : IBenchSuite
 
         private static string TrackerId(int n) => n.ToString("D20", CultureInfo.InvariantCulture);
 
+        /// <summary>This client's relay message, built once; each send writes the current timestamp into its fixed-width stamp field.</summary>
+        private byte[]? _relay;
+        private int _stampOffset;
+
+        /// <summary>Width of the zero-padded Stopwatch timestamp at the start of the sdp text.</summary>
+        private const int StampDigits = 20;
+
         public async Task SendRelayAsync()
         {
             if (Partner is null)
@@ -348,19 +367,27 @@ public sealed class SignalingLoadBench : IBenchSuite
                 return;
             }
 
-            var stamp = Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture);
-            byte[] message = _endpoint == "signaling"
-                ? JsonSerializer.SerializeToUtf8Bytes(new { type = "offer", to = Partner._peerId, sdp = stamp + " " + Encoding.ASCII.GetString(Sdp) })
-                : JsonSerializer.SerializeToUtf8Bytes(new
-                {
-                    action = "announce",
-                    info_hash = TrackerId(1_000_000 + (_index / SwarmSize)),
-                    peer_id = _peerId,
-                    offers = new[] { new { offer_id = TrackerId(_index), offer = new { type = "offer", sdp = stamp + " " + Encoding.ASCII.GetString(Sdp) } } },
-                });
+            // The generator's own garbage became GC pauses that counted as relay latency at 19k peers (bench/RESULTS.md):
+            // the message is built once and only its stamp rewritten (one sender per client, so no send overlaps).
+            if (_relay is null)
+            {
+                var marker = new string('9', StampDigits);
+                _relay = _endpoint == "signaling"
+                    ? JsonSerializer.SerializeToUtf8Bytes(new { type = "offer", to = Partner._peerId, sdp = marker + " " + Encoding.ASCII.GetString(Sdp) })
+                    : JsonSerializer.SerializeToUtf8Bytes(new
+                    {
+                        action = "announce",
+                        info_hash = TrackerId(1_000_000 + (_index / SwarmSize)),
+                        peer_id = _peerId,
+                        offers = new[] { new { offer_id = TrackerId(_index), offer = new { type = "offer", sdp = marker + " " + Encoding.ASCII.GetString(Sdp) } } },
+                    });
+                _stampOffset = _relay.AsSpan().IndexOf(Encoding.ASCII.GetBytes(marker));
+            }
+
+            Stopwatch.GetTimestamp().TryFormat(_relay.AsSpan(_stampOffset, StampDigits), out _, "D20", CultureInfo.InvariantCulture);
             try
             {
-                await SendAsync(message).ConfigureAwait(false);
+                await SendAsync(_relay).ConfigureAwait(false);
                 Interlocked.Increment(ref _sent);
             }
             catch (WebSocketException)
@@ -378,22 +405,13 @@ public sealed class SignalingLoadBench : IBenchSuite
             {
                 while (true)
                 {
-                    using var doc = await ReceiveJsonAsync(buffer).ConfigureAwait(false);
+                    var length = await ReceiveMessageAsync(buffer).ConfigureAwait(false);
                     var now = Stopwatch.GetTimestamp();
-                    var root = doc.RootElement;
-                    string? sdp = null;
-                    if (root.TryGetProperty("sdp", out var s))
+                    // Both endpoints forward the sdp text unchanged: find its stamp without parsing the whole message.
+                    var message = buffer.AsSpan(0, length);
+                    var at = message.IndexOf("\"sdp\":\""u8);
+                    if (at >= 0 && long.TryParse(message.Slice(at + 7, StampDigits), NumberStyles.None, CultureInfo.InvariantCulture, out var stamp))
                     {
-                        sdp = s.GetString();
-                    }
-                    else if (root.TryGetProperty("offer", out var o) && o.TryGetProperty("sdp", out var os))
-                    {
-                        sdp = os.GetString();
-                    }
-
-                    if (sdp is not null)
-                    {
-                        var stamp = long.Parse(sdp.AsSpan(0, sdp.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
                         lock (Latencies)
                         {
                             Latencies.Add(Stopwatch.GetElapsedTime(stamp, now).TotalMilliseconds);
@@ -403,14 +421,16 @@ public sealed class SignalingLoadBench : IBenchSuite
                     }
                 }
             }
-            catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+            catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or ArgumentOutOfRangeException)
             {
             }
         }
 
         private Task SendAsync(byte[] message) => _ws.SendAsync(message, WebSocketMessageType.Text, true, CancellationToken.None);
 
-        private async Task<JsonDocument> ReceiveJsonAsync(byte[] buffer)
+        private async Task<JsonDocument> ReceiveJsonAsync(byte[] buffer) => JsonDocument.Parse(buffer.AsMemory(0, await ReceiveMessageAsync(buffer).ConfigureAwait(false)));
+
+        private async Task<int> ReceiveMessageAsync(byte[] buffer)
         {
             var length = 0;
             while (true)
@@ -424,7 +444,7 @@ public sealed class SignalingLoadBench : IBenchSuite
                 length += r.Count;
                 if (r.EndOfMessage)
                 {
-                    return JsonDocument.Parse(buffer.AsMemory(0, length));
+                    return length;
                 }
             }
         }
@@ -518,10 +538,10 @@ public sealed class SignalingLoadBench : IBenchSuite
         }
 
         /// <summary>Asks the probe inside the server for its memory figures (forces a full collection there).</summary>
-        public async Task<Dictionary<string, string>> ProbeAsync()
+        public async Task<Dictionary<string, string>> ProbeAsync(string command = "mem")
         {
             _probe = new TaskCompletionSource<Dictionary<string, string>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            await _process.StandardInput.WriteLineAsync("mem").ConfigureAwait(false);
+            await _process.StandardInput.WriteLineAsync(command).ConfigureAwait(false);
             await _process.StandardInput.FlushAsync().ConfigureAwait(false);
             return await _probe.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }

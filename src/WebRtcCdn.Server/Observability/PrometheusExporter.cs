@@ -15,7 +15,11 @@ public sealed class PrometheusExporter : IDisposable
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
     private readonly MeterListener _listener = new();
-    private readonly ConcurrentDictionary<(Instrument Instrument, string Labels), double> _values = new();
+    /// <summary>
+    /// One entry per instrument and tag set, found by the tags themselves: a measurement (two per relayed signaling
+    /// message) then allocates nothing; the label text is built once, when a series first appears.
+    /// </summary>
+    private readonly ConcurrentDictionary<SeriesKey, Series> _series = new();
     private readonly Lock _scrapeLock = new();
 
     /// <summary>Exports the WebRtcCdn meters created by this host's <paramref name="meters"/> (not other hosts' in the same process).</summary>
@@ -40,16 +44,18 @@ public sealed class PrometheusExporter : IDisposable
         {
             _listener.RecordObservableInstruments();
             var text = new StringBuilder();
-            foreach (var group in _values.ToArray().GroupBy(kv => kv.Key.Instrument).OrderBy(g => g.Key.Name, StringComparer.Ordinal))
+            foreach (var group in _series.Values.ToArray().GroupBy(s => s.Instrument).OrderBy(g => g.Key.Name, StringComparer.Ordinal))
             {
                 var instrument = group.Key;
                 var counter = instrument is Counter<long> or Counter<int> or Counter<double> or ObservableCounter<long>;
                 var name = Sanitize(instrument.Name) + (counter ? "_total" : string.Empty);
                 text.Append("# HELP ").Append(name).Append(' ').Append(Escape(instrument.Description ?? instrument.Name)).Append('\n');
                 text.Append("# TYPE ").Append(name).Append(counter ? " counter\n" : " gauge\n");
-                foreach (var (key, value) in group.OrderBy(kv => kv.Key.Labels, StringComparer.Ordinal))
+                // The same labels given in another order are another key but one Prometheus series: summed (gauges: last).
+                foreach (var series in group.GroupBy(s => s.Labels, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
                 {
-                    text.Append(name).Append(key.Labels).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+                    var value = instrument.IsObservable ? series.Last().Read() : series.Sum(s => s.Read());
+                    text.Append(name).Append(series.Key).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
                 }
             }
 
@@ -59,14 +65,66 @@ public sealed class PrometheusExporter : IDisposable
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var labels = Labels(tags);
-        if (instrument.IsObservable || instrument is UpDownCounter<long>)
+        var key = SeriesKey.Of(instrument, tags);
+        if (!_series.TryGetValue(key, out var series))
         {
-            _values[(instrument, labels)] = value;
+            series = _series.GetOrAdd(key, new Series(instrument, Labels(tags)));
+        }
+
+        // Observable instruments report their current value; counters and up-down counters report deltas.
+        if (instrument.IsObservable)
+        {
+            series.Set(value);
         }
         else
         {
-            _values.AddOrUpdate((instrument, labels), value, (_, old) => old + value);
+            series.Add(value);
+        }
+    }
+
+    /// <summary>
+    /// An instrument and up to three tags as given (every instrument here has at most two); more tags fall back to
+    /// the label text as the key (allocates, but no such instrument exists today).
+    /// </summary>
+    private readonly record struct SeriesKey(Instrument Instrument, string? Key0, object? Value0, string? Key1, object? Value1, string? Key2, object? Value2, string? Overflow)
+    {
+        // Fields rather than KeyValuePair: KeyValuePair has no IEquatable, so comparing it would box.
+        public static SeriesKey Of(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags) => tags.Length switch
+        {
+            0 => new(instrument, null, null, null, null, null, null, null),
+            1 => new(instrument, tags[0].Key, tags[0].Value, null, null, null, null, null),
+            2 => new(instrument, tags[0].Key, tags[0].Value, tags[1].Key, tags[1].Value, null, null, null),
+            3 => new(instrument, tags[0].Key, tags[0].Value, tags[1].Key, tags[1].Value, tags[2].Key, tags[2].Value, null),
+            _ => new(instrument, null, null, null, null, null, null, Labels(tags)),
+        };
+    }
+
+    /// <summary>One series' value; updated lock-free from whichever thread records a measurement.</summary>
+    private sealed class Series(Instrument instrument, string labels)
+    {
+        private double _value;
+
+        public Instrument Instrument { get; } = instrument;
+
+        public string Labels { get; } = labels;
+
+        public double Read() => Volatile.Read(ref _value);
+
+        public void Set(double value) => Volatile.Write(ref _value, value);
+
+        public void Add(double delta)
+        {
+            var current = Volatile.Read(ref _value);
+            while (true)
+            {
+                var seen = Interlocked.CompareExchange(ref _value, current + delta, current);
+                if (seen.Equals(current))
+                {
+                    return;
+                }
+
+                current = seen;
+            }
         }
     }
 

@@ -10,7 +10,10 @@ public interface IMessageConnection
     /// <summary>Set when the server closed the connection: the close code it used.</summary>
     int CloseCode { get; }
 
-    /// <summary>Queues a text message; false (and the connection is closed) when the client is not keeping up.</summary>
+    /// <summary>
+    /// Queues a text message; false (and the connection is closed) when the client is not keeping up. The bytes are
+    /// only read during the call (an implementation copies what it keeps), so callers may pass a reused buffer.
+    /// </summary>
     bool TrySend(ReadOnlyMemory<byte> utf8, int slowConsumerCloseCode);
 
     /// <summary>Closes the connection after the messages already queued (a close frame with code and reason).</summary>

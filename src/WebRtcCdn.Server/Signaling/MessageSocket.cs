@@ -211,7 +211,8 @@ public sealed class MessageSocket : IMessageConnection, IDisposable, IValueTaskS
                 return false;
             }
 
-            _queue.Enqueue(message);
+            // Kept past the call: the caller's buffer may be reused (IMessageConnection.TrySend).
+            _queue.Enqueue(message.ToArray());
             wake = _waiting;
             _waiting = false;
         }

@@ -53,7 +53,37 @@ public static class ServerMessages
         }
     });
 
-    public static byte[] Relay(ClientMessage m, string from, string swarm) => Write(w =>
+    public static byte[] Relay(ClientMessage m, string from, string swarm) => Write(w => WriteRelay(w, m, from, swarm));
+
+    /// <summary>
+    /// Writes a relay straight into this thread's reused buffer and hands it to <paramref name="target"/>, which
+    /// copies it (IMessageConnection.TrySend): the hot path allocates no message array (bench/RESULTS.md, issue 3).
+    /// </summary>
+    public static bool TrySendRelay(IMessageConnection target, ClientMessage m, string from, string swarm, int slowConsumerCloseCode)
+    {
+        var cached = _cached ?? (new ArrayBufferWriter<byte>(256), new Utf8JsonWriter(Stream.Null));
+        _cached = null;
+        var (buffer, writer) = cached;
+        try
+        {
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            writer.WriteStartObject();
+            WriteRelay(writer, m, from, swarm);
+            writer.WriteEndObject();
+            writer.Flush();
+            return target.TrySend(buffer.WrittenMemory, slowConsumerCloseCode);
+        }
+        finally
+        {
+            if (buffer.Capacity <= MaxCachedBuffer)
+            {
+                _cached = cached;
+            }
+        }
+    }
+
+    private static void WriteRelay(Utf8JsonWriter w, ClientMessage m, string from, string swarm)
     {
         w.WriteString("type"u8, m.Type switch
         {
@@ -80,7 +110,7 @@ public static class ServerMessages
             w.WritePropertyName("candidate"u8);
             w.WriteRawValue(m.CandidateUtf8.Span, skipInputValidation: true);
         }
-    });
+    }
 
     public static byte[] PeerLeft(string peerId, string swarm) => Write(w =>
     {

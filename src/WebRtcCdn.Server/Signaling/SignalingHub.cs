@@ -375,7 +375,7 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
             var shared = Registry.SharedSwarm(session.PeerId, to, m.Swarm);
             if (shared is not null)
             {
-                target.Socket.TrySend(ServerMessages.Relay(m, session.PeerId, shared), SignalingCloseCodes.SlowConsumer);
+                ServerMessages.TrySendRelay(target.Socket, m, session.PeerId, shared, SignalingCloseCodes.SlowConsumer);
                 AddContact(session, to);
                 AddContact(target, session.PeerId);
                 _metrics.Relayed(Endpoint, type);

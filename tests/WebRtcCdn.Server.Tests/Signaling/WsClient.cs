@@ -19,7 +19,7 @@ public sealed class WsClient : IAsyncDisposable
 
     public WebSocketState State => _ws.State;
 
-    public static async Task<WsClient> ConnectAsync(Uri uri, string? origin = null)
+    public static async Task<WsClient> ConnectAsync(Uri uri, string? origin = null, int socketReceiveBuffer = 0)
     {
         var ws = new ClientWebSocket();
         if (origin is not null)
@@ -28,7 +28,26 @@ public sealed class WsClient : IAsyncDisposable
         }
 
         using var cts = new CancellationTokenSource(Guard);
-        await ws.ConnectAsync(uri, cts.Token);
+        if (socketReceiveBuffer > 0)
+        {
+            // A small kernel receive buffer, set before connecting so the TCP window stays small: the server's sends
+            // toward a client that does not read then go pending quickly.
+            using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, token) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = socketReceiveBuffer };
+                    await socket.ConnectAsync(context.DnsEndPoint, token);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                },
+            }, disposeHandler: false);
+            await ws.ConnectAsync(uri, invoker, cts.Token);
+        }
+        else
+        {
+            await ws.ConnectAsync(uri, cts.Token);
+        }
+
         return new WsClient(ws);
     }
 

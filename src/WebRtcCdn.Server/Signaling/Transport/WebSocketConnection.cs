@@ -77,7 +77,8 @@ public sealed class WebSocketConnection : IMessageConnection
             _backlog ??= new Queue<ReadOnlyMemory<byte>>();
             if (_backlog.Count < _sendQueue)
             {
-                _backlog.Enqueue(utf8);
+                // Kept past the call: the caller's buffer may be reused (IMessageConnection.TrySend).
+                _backlog.Enqueue(utf8.ToArray());
                 return true;
             }
 

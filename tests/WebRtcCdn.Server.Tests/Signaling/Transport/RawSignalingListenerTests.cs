@@ -190,6 +190,49 @@ public sealed class RawSignalingListenerTests
         await flood.WaitAsync(WsClient.Guard);
     }
 
+    /// <summary>
+    /// Relays are written into a buffer the server reuses for the next one, so a connection that queues a message
+    /// (its socket is busy) must keep its own copy: every queued relay arrives intact and in order, on both listeners.
+    /// </summary>
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public async Task Relays_queued_behind_a_reader_that_falls_behind_arrive_intact_and_in_order(bool readerOnRaw, bool senderOnRaw)
+    {
+        await using var server = await StartAsync(o =>
+        {
+            o.Signaling.Limits.MessageRate = 100_000;
+            o.Signaling.Limits.MessageBurst = 100_000;
+            o.Signaling.Limits.SendQueue = 1000;
+        });
+        await using var reader = await WsClient.ConnectAsync(readerOnRaw ? RawUri(server) : server.WebSocketUri("/signaling"), socketReceiveBuffer: 4096);
+        await using var sender = await WsClient.ConnectAsync(senderOnRaw ? RawUri(server) : server.WebSocketUri("/signaling"));
+        var idReader = (string)(await reader.ExpectAsync("welcome"))["peer_id"]!;
+        await sender.ExpectAsync("welcome");
+        foreach (var c in new[] { reader, sender })
+        {
+            await c.SendAsync(new { type = "join", swarm = "s" });
+            await c.ExpectAsync("joined");
+        }
+
+        // 600 x 8 KB (under the 16 KiB of the server's reused relay buffer) while the reader, with a 4 KiB socket
+        // receive buffer, is not reading: the server's sends toward it go pending and the rest queue.
+        const int Count = 600;
+        var filler = new string('x', 8_000);
+        for (var i = 0; i < Count; i++)
+        {
+            await sender.SendAsync(new { type = "offer", to = idReader, sdp = $"{i:D4}:{filler}" });
+        }
+
+        for (var i = 0; i < Count; i++)
+        {
+            var offer = await reader.ExpectAsync("offer");
+            Assert.Equal($"{i:D4}:{filler}", (string)offer["sdp"]!);
+        }
+    }
+
     [Fact]
     public async Task A_connection_that_closes_before_its_request_head_releases_nothing_it_did_not_take()
     {
