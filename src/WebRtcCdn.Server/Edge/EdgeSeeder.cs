@@ -285,8 +285,9 @@ public sealed class EdgeSeeder : IAsyncDisposable
 
         if (session is not null)
         {
-            await session.DisposeAsync().ConfigureAwait(false);
+            // The session sends nothing more once removed: its count is final here (and kept in the edge's egress).
             Interlocked.Add(ref _uploadedByEnded, session.BytesUploaded);
+            await session.DisposeAsync().ConfigureAwait(false);
         }
 
         await DisposePeerConnectionAsync(connection.PeerConnection).ConfigureAwait(false);
