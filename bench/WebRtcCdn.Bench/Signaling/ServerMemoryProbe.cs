@@ -31,10 +31,10 @@ internal static class StartupHook
                 // One forced ephemeral collection and how long it paused the process.
                 var before = GC.GetTotalPauseDuration();
                 GC.Collect(0, GCCollectionMode.Forced, blocking: true);
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"MEMPROBE gen0_pause_ms={(GC.GetTotalPauseDuration() - before).TotalMilliseconds}"));
+                var gen0 = GC.GetTotalPauseDuration() - before;
                 var before1 = GC.GetTotalPauseDuration();
                 GC.Collect(1, GCCollectionMode.Forced, blocking: true);
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"MEMPROBE gen1_pause_ms={(GC.GetTotalPauseDuration() - before1).TotalMilliseconds}"));
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"MEMPROBE gen0_pause_ms={gen0.TotalMilliseconds} gen1_pause_ms={(GC.GetTotalPauseDuration() - before1).TotalMilliseconds}"));
                 Console.Out.Flush();
             }
             else if (line == "gc")

@@ -138,7 +138,7 @@ public sealed class SignalingLoadBench : IBenchSuite
         var probeAfter = await server.ProbeAsync().ConfigureAwait(false);
         PrintBreakdown(probeBefore, probeAfter, held);
         var idleGc = await server.ProbeAsync("gc0").ConfigureAwait(false);
-        Console.WriteLine(Inv($"idle server, forced collections: gen0 pause {idleGc.GetValueOrDefault("gen0_pause_ms")} ms"));
+        Console.WriteLine(Inv($"idle server, forced collections: gen0 pause {idleGc.GetValueOrDefault("gen0_pause_ms")} ms, gen1 pause {idleGc.GetValueOrDefault("gen1_pause_ms")} ms"));
 
         // Warm-up (JIT, thread pool growth, receive loops starting) outside the measured steps.
         await SendAtRateAsync(clients, rates[0], TimeSpan.FromSeconds(2)).ConfigureAwait(false);

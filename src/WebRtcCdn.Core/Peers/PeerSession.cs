@@ -96,9 +96,17 @@ public sealed class PeerSession : IAsyncDisposable
     public async Task<byte[]> DownloadChunkAsync(int chunkIndex, CancellationToken cancellationToken = default)
     {
         var command = new RequestCommand(chunkIndex);
-        await _inputs.Writer.WriteAsync(command, cancellationToken).ConfigureAwait(false);
-        // Both waits observe the caller's token: if the session's loop has already ended (the peer died), nothing
-        // would ever complete these commands, and a download must still be cancellable.
+        try
+        {
+            await _inputs.Writer.WriteAsync(command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // The session's loop has ended (the peer is gone): fail now rather than wait for the caller's token.
+            throw new PeerRequestException(RequestFailure.Closed, null);
+        }
+
+        // Both waits observe the caller's token too, so a download stays cancellable whatever the peer does.
         var id = await command.Id.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         using (cancellationToken.Register(() => _inputs.Writer.TryWrite(new CancelCommand(id))))
         {
@@ -231,6 +239,18 @@ public sealed class PeerSession : IAsyncDisposable
             }
 
             _waiting.Clear();
+            // Nothing reads the inputs from here on: later requests fail at once (DownloadChunkAsync), and those
+            // already queued are failed here instead of waiting for their callers' tokens.
+            _inputs.Writer.TryComplete();
+            while (_inputs.Reader.TryRead(out var pending))
+            {
+                if (pending is RequestCommand queued)
+                {
+                    queued.Id.TrySetResult(0);
+                    queued.Result.TrySetException(new PeerRequestException(RequestFailure.Closed, null));
+                }
+            }
+
             _ready.TrySetException(new PeerRequestException(RequestFailure.Closed, null));
             _ = _ready.Task.Exception; // observed: a session that never got a HELLO is not an unobserved fault
             await send.ConfigureAwait(false);

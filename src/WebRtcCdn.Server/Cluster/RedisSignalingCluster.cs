@@ -20,7 +20,7 @@ public sealed partial class RedisSignalingCluster : ISignalingCluster
     private const string Prefix = "wrc:";
     private const string EventsChannel = Prefix + "events";
 
-    private readonly string _connectionString;
+    private readonly RedisConnection _connection;
     private readonly TimeSpan _ttl;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisSignalingCluster> _logger;
@@ -31,9 +31,9 @@ public sealed partial class RedisSignalingCluster : ISignalingCluster
     private volatile bool _stopped;
     private int _beating;
 
-    public RedisSignalingCluster(string connectionString, TimeSpan ttl, TimeProvider time, ILogger<RedisSignalingCluster> logger)
+    public RedisSignalingCluster(RedisConnection connection, TimeSpan ttl, TimeProvider time, ILogger<RedisSignalingCluster> logger)
     {
-        _connectionString = connectionString;
+        _connection = connection;
         _ttl = ttl;
         _time = time;
         _logger = logger;
@@ -48,10 +48,7 @@ public sealed partial class RedisSignalingCluster : ISignalingCluster
     {
         _handler = handler;
         _localMembers = localMembers;
-        var config = ConfigurationOptions.Parse(_connectionString);
-        // Start (and report not-ready at /readyz) while Redis is down rather than refuse to start.
-        config.AbortOnConnectFail = false;
-        _redis = await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
+        _redis = await _connection.GetAsync().ConfigureAwait(false);
         var subscriber = _redis.GetSubscriber();
         await subscriber.SubscribeAsync(RedisChannel.Literal(Prefix + "node:" + NodeId), (_, value) => OnRelay(value)).ConfigureAwait(false);
         await subscriber.SubscribeAsync(RedisChannel.Literal(EventsChannel), (_, value) => OnEvent(value)).ConfigureAwait(false);
@@ -126,23 +123,7 @@ public sealed partial class RedisSignalingCluster : ISignalingCluster
         await Db.PublishAsync(RedisChannel.Literal(Prefix + "node:" + node), message).ConfigureAwait(false);
     }
 
-    public async Task<bool> IsReachableAsync()
-    {
-        if (_redis is not { IsConnected: true } redis)
-        {
-            return false;
-        }
-
-        try
-        {
-            await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> IsReachableAsync() => _connection.IsReachableAsync();
 
     /// <summary>
     /// Test hook: the node stops as if its process died: no more heartbeats, no clean leave; its peers must
@@ -156,10 +137,8 @@ public sealed partial class RedisSignalingCluster : ISignalingCluster
             await _heartbeat.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_redis is not null)
-        {
-            await _redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
-        }
+        // A crashed process loses its one Redis connection, which the other cluster of the node shares.
+        await _connection.CloseAbruptlyAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -170,9 +149,20 @@ public sealed partial class RedisSignalingCluster : ISignalingCluster
             await _heartbeat.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_redis is not null)
+        // The connection is the node's (RedisConnection, disposed by the host after both clusters): only this
+        // cluster's subscriptions end here.
+        if (_redis is { IsConnected: true } redis)
         {
-            await _redis.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                var subscriber = redis.GetSubscriber();
+                await subscriber.UnsubscribeAsync(RedisChannel.Literal(Prefix + "node:" + NodeId)).ConfigureAwait(false);
+                await subscriber.UnsubscribeAsync(RedisChannel.Literal(EventsChannel)).ConfigureAwait(false);
+            }
+            catch (RedisException)
+            {
+                // Redis went away meanwhile: nothing left to unsubscribe.
+            }
         }
     }
 

@@ -92,7 +92,7 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
         return #gone
         """;
 
-    private readonly string _connectionString;
+    private readonly RedisConnection _connection;
     private readonly TimeSpan _ttl;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisTrackerCluster> _logger;
@@ -103,9 +103,9 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
     private volatile bool _stopped;
     private int _beating;
 
-    public RedisTrackerCluster(string connectionString, TimeSpan ttl, TimeProvider time, ILogger<RedisTrackerCluster> logger)
+    public RedisTrackerCluster(RedisConnection connection, TimeSpan ttl, TimeProvider time, ILogger<RedisTrackerCluster> logger)
     {
-        _connectionString = connectionString;
+        _connection = connection;
         _ttl = ttl;
         _time = time;
         _logger = logger;
@@ -120,10 +120,7 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
     {
         _handler = handler;
         _localMembers = localMembers;
-        var config = ConfigurationOptions.Parse(_connectionString);
-        // Start (and report not-ready at /readyz) while Redis is down rather than refuse to start.
-        config.AbortOnConnectFail = false;
-        _redis = await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
+        _redis = await _connection.GetAsync().ConfigureAwait(false);
         await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(NodeChannel(NodeId)), (_, value) => OnMessage(value)).ConfigureAwait(false);
         var period = _ttl / 3;
         _heartbeat = _time.CreateTimer(_ => _ = BeatAsync(), null, period, period);
@@ -214,10 +211,8 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
             await _heartbeat.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_redis is not null)
-        {
-            await _redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
-        }
+        // A crashed process loses its one Redis connection, which the other cluster of the node shares.
+        await _connection.CloseAbruptlyAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -228,9 +223,18 @@ public sealed partial class RedisTrackerCluster : ITrackerCluster
             await _heartbeat.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_redis is not null)
+        // The connection is the node's (RedisConnection, disposed by the host after both clusters): only this
+        // cluster's subscriptions end here.
+        if (_redis is { IsConnected: true } redis)
         {
-            await _redis.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await redis.GetSubscriber().UnsubscribeAsync(RedisChannel.Literal(NodeChannel(NodeId))).ConfigureAwait(false);
+            }
+            catch (RedisException)
+            {
+                // Redis went away meanwhile: nothing left to unsubscribe.
+            }
         }
     }
 

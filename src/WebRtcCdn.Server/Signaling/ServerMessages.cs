@@ -59,7 +59,14 @@ public static class ServerMessages
     /// Writes a relay straight into this thread's reused buffer and hands it to <paramref name="target"/>, which
     /// copies it (IMessageConnection.TrySend): the hot path allocates no message array (bench/RESULTS.md, issue 3).
     /// </summary>
-    public static bool TrySendRelay(IMessageConnection target, ClientMessage m, string from, string swarm, int slowConsumerCloseCode)
+    public static bool TrySendRelay(IMessageConnection target, ClientMessage m, string from, string swarm, int slowConsumerCloseCode) =>
+        TrySendWritten(target, (m, from, swarm), static (w, s) => WriteRelay(w, s.m, s.from, s.swarm), slowConsumerCloseCode);
+
+    /// <summary>
+    /// Writes one JSON object into this thread's reused buffer and passes it to <paramref name="target"/>'s TrySend,
+    /// which copies what it keeps: for messages to one receiver on hot paths, where a byte[] each would be garbage.
+    /// </summary>
+    public static bool TrySendWritten<TState>(IMessageConnection target, TState state, Action<Utf8JsonWriter, TState> body, int slowConsumerCloseCode)
     {
         var cached = _cached ?? (new ArrayBufferWriter<byte>(256), new Utf8JsonWriter(Stream.Null));
         _cached = null;
@@ -69,7 +76,7 @@ public static class ServerMessages
             buffer.ResetWrittenCount();
             writer.Reset(buffer);
             writer.WriteStartObject();
-            WriteRelay(writer, m, from, swarm);
+            body(writer, state);
             writer.WriteEndObject();
             writer.Flush();
             return target.TrySend(buffer.WrittenMemory, slowConsumerCloseCode);

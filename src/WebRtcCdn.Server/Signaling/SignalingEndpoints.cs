@@ -28,8 +28,10 @@ public static class SignalingEndpoints
         services.AddSingleton(new ConnectionAdmission(options.Signaling.Limits.ConnectionsPerIp, options.P2P.MaxPeers));
         if (options.Signaling.Redis.Length > 0)
         {
+            // One connection per node for both clusters (/signaling here, /announce in AddTracker).
+            services.TryAddSingleton(_ => new RedisConnection(options.Signaling.Redis));
             services.AddSingleton<ISignalingCluster>(sp => new RedisSignalingCluster(
-                options.Signaling.Redis,
+                sp.GetRequiredService<RedisConnection>(),
                 options.Signaling.Limits.ClusterTtl,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<RedisSignalingCluster>>()));

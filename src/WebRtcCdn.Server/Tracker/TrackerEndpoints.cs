@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using WebRtcCdn.Core.Configuration;
@@ -27,8 +28,9 @@ public static class TrackerEndpoints
     {
         if (options.Signaling.Redis.Length > 0)
         {
+            services.TryAddSingleton(_ => new RedisConnection(options.Signaling.Redis));
             services.AddSingleton<ITrackerCluster>(sp => new RedisTrackerCluster(
-                options.Signaling.Redis,
+                sp.GetRequiredService<RedisConnection>(),
                 options.Signaling.Limits.ClusterTtl,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<RedisTrackerCluster>>()));

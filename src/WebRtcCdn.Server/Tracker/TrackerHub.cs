@@ -247,8 +247,8 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
             return;
         }
 
-        var ev = root.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : "update";
-        if (ev is not ("started" or "update" or "completed" or "stopped" or "paused" or "empty"))
+        var ev = root.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.String ? EventName(e) : "update";
+        if (ev is null)
         {
             Failure(session, "announce", infoHash, "invalid event");
             return;
@@ -259,7 +259,7 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
 
         // Every offer is checked before anything changes. The number of offers, not numwant, is how many peers
         // receive one (bittorrent-tracker does the same for WebSocket clients), so numwant needs no cap of its own.
-        var offers = new List<(JsonElement Sdp, string OfferId)>();
+        var offers = new List<(JsonElement Sdp, string OfferId)>(0);
         if (root.TryGetProperty("offers", out var offersElement) && offersElement.ValueKind == JsonValueKind.Array)
         {
             if (offersElement.GetArrayLength() > MaxOffers)
@@ -392,18 +392,19 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
             }
         }
 
-        Send(session, Write(w =>
+        // Written into the reused per-thread buffer: every announce gets this reply (see ServerMessages.TrySendWritten).
+        ServerMessages.TrySendWritten(session.Socket, (infoHash, completeCount, incompleteCount), static (w, s) =>
         {
-            w.WriteString("action", "announce");
-            w.WriteNumber("interval", IntervalSeconds);
-            w.WriteString("info_hash", infoHash);
-            w.WriteNumber("complete", completeCount);
-            w.WriteNumber("incomplete", incompleteCount);
-        }));
+            w.WriteString("action"u8, "announce"u8);
+            w.WriteNumber("interval"u8, IntervalSeconds);
+            w.WriteString("info_hash"u8, s.infoHash);
+            w.WriteNumber("complete"u8, s.completeCount);
+            w.WriteNumber("incomplete"u8, s.incompleteCount);
+        }, 4001);
 
         for (var i = 0; i < localTargets.Count; i++)
         {
-            localTargets[i].Session.Socket.TrySend(OfferMessage(offers[i], peerId, infoHash), 4001);
+            ServerMessages.TrySendWritten(localTargets[i].Session.Socket, (offers[i], peerId, infoHash), static (w, s) => WriteOffer(w, s.Item1, s.peerId, s.infoHash), 4001);
             _metrics.Relayed(Endpoint, "offer");
         }
 
@@ -424,7 +425,9 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
         }
     }
 
-    private static byte[] OfferMessage((JsonElement Sdp, string OfferId) offer, string peerId, string infoHash) => Write(w =>
+    private static byte[] OfferMessage((JsonElement Sdp, string OfferId) offer, string peerId, string infoHash) => Write(w => WriteOffer(w, offer, peerId, infoHash));
+
+    private static void WriteOffer(Utf8JsonWriter w, (JsonElement Sdp, string OfferId) offer, string peerId, string infoHash)
     {
         w.WriteString("action", "announce");
         w.WritePropertyName("offer");
@@ -432,7 +435,7 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
         w.WriteString("offer_id", offer.OfferId);
         w.WriteString("peer_id", peerId);
         w.WriteString("info_hash", infoHash);
-    });
+    }
 
     private async Task AnswerAsync(TrackerSession session, JsonElement root, string infoHash, string peerId, JsonElement answer)
     {
@@ -658,6 +661,22 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
     private static void Send(TrackerSession session, byte[] message) => session.Socket.TrySend(message, 4001);
 
     private static byte[] Write(Action<Utf8JsonWriter> body) => ServerMessages.Write(body);
+
+    private static readonly string[] Events = ["started", "update", "completed", "stopped", "paused", "empty"];
+
+    /// <summary>The event as one of the known (interned) names, compared in place; null when it is none of them.</summary>
+    private static string? EventName(JsonElement e)
+    {
+        foreach (var name in Events)
+        {
+            if (e.ValueEquals(name))
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>A 20-byte id as the clients send it: a JSON string of 20 characters U+0000..U+00FF.</summary>
     private static string? BinaryId(JsonElement obj, string name) =>

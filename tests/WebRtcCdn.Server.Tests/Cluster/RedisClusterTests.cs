@@ -113,6 +113,27 @@ public sealed class RedisClusterTests
         await a.ExpectAsync("pong");
     }
 
+    /// <summary>/signaling's and /announce's clusters share one connection per node (one command and one subscription socket).</summary>
+    [Fact]
+    public async Task A_node_holds_one_redis_connection_for_signaling_and_the_tracker()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var probe = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var server = probe.GetServer(redis.ConnectionString);
+        var before = (await server.ClientListAsync()).Length;
+
+        await using var node = await NodeAsync(redis);
+        await using var a = await WsClient.ConnectAsync(node.WebSocketUri("/signaling"));
+        await a.ExpectAsync("welcome");
+        await a.SendAsync(new { type = "join", swarm = "s" });
+        await a.ExpectAsync("joined");
+        await using var t = await WsClient.ConnectAsync(node.WebSocketUri("/announce"));
+        await t.SendAsync(new { action = "announce", info_hash = new string('i', 20), peer_id = new string('p', 20), @event = "started", left = 1, numwant = 0 });
+        Assert.Equal("announce", (string)(await t.ReceiveAsync())!["action"]!);
+
+        Assert.Equal(before + 2, (await server.ClientListAsync()).Length);
+    }
+
     [Fact]
     public async Task Without_redis_readyz_is_ready()
     {
