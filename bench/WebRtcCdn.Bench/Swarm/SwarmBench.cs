@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using WebRtcCdn.Server.Edge;
 using WebRtcCdn.Server.Origin;
 using WebRtcCdn.Testing;
 
@@ -14,7 +15,11 @@ namespace WebRtcCdn.Bench.Swarm;
 /// N Chromium viewers (one browser, one context each, staggered starts) fetch one published file through the
 /// browser SDK; the same N fetch it with plain HTTP in the same session. Reports origin egress / content size
 /// (the server's own counter) and the slowest viewer's completion time, with the origin uncapped and capped.
-/// Usage: swarm [--viewers 4,8,12] [--mib 32] [--stagger-ms 1000] [--cap-mbit 100] [--only uncapped|capped] [--verbose]
+/// Usage: swarm [--viewers 4,8,12] [--mib 32] [--stagger-ms 1000] [--cap-mbit 100] [--only uncapped|capped] [--edge] [--verbose]
+/// <c>--edge</c> runs the server's edge seeder too (off by default in the server, as in production until an operator
+/// opens its UDP port): viewers then find it in their join answers and ask it for chunks no viewer holds. What it sends
+/// over data channels is server egress as much as the origin's HTTP bodies: it has its own column and counts in the
+/// total that is compared with the target (offload is computed on the total).
 /// </summary>
 public sealed class SwarmBench : IBenchSuite
 {
@@ -29,6 +34,7 @@ public sealed class SwarmBench : IBenchSuite
     public async Task<int> RunAsync(string[] args)
     {
         Verbose = args.Contains("--verbose");
+        var edge = args.Contains("--edge");
         var viewers = Arg(args, "--viewers", "4,8,12").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var mib = int.Parse(Arg(args, "--mib", "32"), CultureInfo.InvariantCulture);
         var stagger = TimeSpan.FromMilliseconds(int.Parse(Arg(args, "--stagger-ms", "1000"), CultureInfo.InvariantCulture));
@@ -36,8 +42,9 @@ public sealed class SwarmBench : IBenchSuite
         var content = RandomNumberGenerator.GetBytes(mib << 20);
         var sha = Convert.ToHexStringLower(SHA256.HashData(content));
         Console.WriteLine($"swarm: {mib} MiB file, viewers staggered {stagger.TotalMilliseconds} ms, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine("| origin | N | mode | origin egress (copies) | offload | slowest viewer (s) | all done (s) | CPU Chromium / server (s) | load average before -> after |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine($"edge seeder: {(edge ? "on" : "off")}");
+        Console.WriteLine("| origin | N | mode | origin HTTP egress (copies) | edge data-channel egress (copies) | server egress total (copies) | offload | slowest viewer (s) | all done (s) | CPU Chromium / server (s) | load average before -> after |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         var caps = Arg(args, "--only", "both") switch
         {
             "uncapped" => new long[] { 0 },
@@ -51,11 +58,13 @@ public sealed class SwarmBench : IBenchSuite
                 foreach (var p2p in new[] { true, false })
                 {
                     var load = ProcessCpu.LoadAverage();
-                    var r = await RunOnceAsync(content, sha, n, stagger, cap, p2p).ConfigureAwait(false);
+                    var r = await RunOnceAsync(content, sha, n, stagger, cap, p2p, edge).ConfigureAwait(false);
                     var origin = cap == 0 ? "uncapped" : $"{capMbit} Mbit/s";
                     var copies = (double)r.Egress / content.Length;
+                    var edgeCopies = (double)r.EdgeEgress / content.Length;
+                    var total = copies + edgeCopies;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {origin} | {n} | {(p2p ? "SDK (P2P)" : "HTTP only")} | {copies:F2} | {100 * (1 - (copies / n)):F0}% | {r.Slowest.TotalSeconds:F2} | {r.Wall.TotalSeconds:F1} | {r.BrowserCpu.TotalSeconds:F1} / {r.ServerCpu.TotalSeconds:F1} | {load} -> {ProcessCpu.LoadAverage()} |"));
+                        $"| {origin} | {n} | {(p2p ? "SDK (P2P)" : "HTTP only")} | {copies:F2} | {(edge ? edgeCopies.ToString("F2", CultureInfo.InvariantCulture) : "off")} | {total:F2} | {100 * (1 - (total / n)):F0}% | {r.Slowest.TotalSeconds:F2} | {r.Wall.TotalSeconds:F1} | {r.BrowserCpu.TotalSeconds:F1} / {r.ServerCpu.TotalSeconds:F1} | {load} -> {ProcessCpu.LoadAverage()} |"));
                 }
             }
         }
@@ -63,9 +72,9 @@ public sealed class SwarmBench : IBenchSuite
         return 0;
     }
 
-    private sealed record Run(long Egress, TimeSpan Slowest, TimeSpan Wall, TimeSpan BrowserCpu, TimeSpan ServerCpu);
+    private sealed record Run(long Egress, long EdgeEgress, TimeSpan Slowest, TimeSpan Wall, TimeSpan BrowserCpu, TimeSpan ServerCpu);
 
-    private static async Task<Run> RunOnceAsync(byte[] content, string sha, int n, TimeSpan stagger, long cap, bool p2p)
+    private static async Task<Run> RunOnceAsync(byte[] content, string sha, int n, TimeSpan stagger, long cap, bool p2p, bool edge)
     {
         var store = Path.Combine(Path.GetTempPath(), "webrtc-cdn-bench-" + Guid.NewGuid().ToString("N"));
         var throttle = cap > 0 ? new OriginThrottle(cap) : null;
@@ -75,6 +84,8 @@ public sealed class SwarmBench : IBenchSuite
                 o.Content.StorePath = store;
                 o.Content.PublishToken = PublishToken;
                 o.Content.MemoryCacheSize = 256L << 20;
+                o.Edge.Enabled = edge;
+                o.Edge.BindAddress = "127.0.0.1";
             },
             configureApp: throttle is null ? null : throttle.Map).ConfigureAwait(false);
         var contexts = new List<IBrowserContext>();
@@ -89,6 +100,8 @@ public sealed class SwarmBench : IBenchSuite
             var id = body.RootElement.GetProperty("id").GetString()!;
             var egress = server.Services.GetRequiredService<OriginEgress>();
             var before = egress.BytesServed;
+            var edgeSeeder = server.Services.GetRequiredService<EdgeSeeder>();
+            var edgeBefore = edgeSeeder.BytesUploaded;
             var pages = new List<IPage>();
             var browserCpu = ProcessCpu.Descendants();
             var serverCpu = ProcessCpu.Self();
@@ -120,7 +133,7 @@ public sealed class SwarmBench : IBenchSuite
                 if (Verbose && r.TryGetProperty("stats", out var st))
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  viewer {pages.IndexOf(page)}: {ms.TotalSeconds:F2} s, from peers {st.GetProperty("bytesFromPeers").GetInt64() >> 20} MiB, from origin {st.GetProperty("bytesFromOrigin").GetInt64() >> 20} MiB, discarded {st.GetProperty("bytesDiscarded").GetInt64() >> 10} KiB, uploaded {st.GetProperty("bytesUploaded").GetInt64() >> 20} MiB, elected {st.GetProperty("electedChunks")}, step-ins {st.GetProperty("stepIns")}, max peers {r.GetProperty("maxPeers")}"));
+                        $"  viewer {pages.IndexOf(page)}: {ms.TotalSeconds:F2} s, from peers {st.GetProperty("bytesFromPeers").GetInt64() >> 20} MiB, from origin {st.GetProperty("bytesFromOrigin").GetInt64() >> 20} MiB, discarded {st.GetProperty("bytesDiscarded").GetInt64() >> 10} KiB, uploaded {st.GetProperty("bytesUploaded").GetInt64() >> 20} MiB, elected {st.GetProperty("electedChunks")}, step-ins {st.GetProperty("stepIns")}, max peers {r.GetProperty("maxPeers")}, diag {r.GetProperty("diag")}"));
                     Console.WriteLine($"    {r.GetProperty("timeline").GetString()}");
                 }
 
@@ -128,7 +141,8 @@ public sealed class SwarmBench : IBenchSuite
             }
 
             wall.Stop();
-            return new Run(egress.BytesServed - before, slowest, wall.Elapsed, ProcessCpu.Descendants() - browserCpu, ProcessCpu.Self() - serverCpu);
+            // Viewers stay connected until their contexts close, so the edge's live sessions hold every byte sent.
+            return new Run(egress.BytesServed - before, edgeSeeder.BytesUploaded - edgeBefore, slowest, wall.Elapsed, ProcessCpu.Descendants() - browserCpu, ProcessCpu.Self() - serverCpu);
         }
         finally
         {
@@ -149,16 +163,19 @@ public sealed class SwarmBench : IBenchSuite
           window.__run = (async () => {
             const cdn = await WebRtcCdn.connect({ server: location.origin });
             const t0 = performance.now();
-            // Timeline for --verbose: every chunk as "seconds:o" (origin) or "seconds:p" (peer), and the peer count.
+            // Timeline for --verbose: every chunk as "{seconds}p{peers}" (from a peer) or "{seconds}o{index}:{reason}{peers}" (origin), with the connected peer count.
             const tl = [];
             const peers = new Set();
             let maxPeers = 0;
-            cdn.addEventListener("chunk", (e) => tl.push(((performance.now() - t0) / 1000).toFixed(1) + (e.detail.source === "origin" ? "o" : "p") + peers.size));
+            cdn.addEventListener("chunk", (e) => tl.push(((performance.now() - t0) / 1000).toFixed(1) + (e.detail.source === "origin" ? "o" + e.detail.index + ":" + e.detail.reason : "p") + peers.size));
             cdn.addEventListener("peer", (e) => { if (e.detail.state === "connected") peers.add(e.detail.peer); else peers.delete(e.detail.peer); maxPeers = Math.max(maxPeers, peers.size); });
             const buf = await (await cdn.fetch(id)).arrayBuffer();
             const ms = performance.now() - t0;
             const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
-            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""), stats: cdn.stats(), timeline: tl.join(" "), maxPeers };
+            // Diagnostics from the SDK's internals (not public API): where discarded bytes came from.
+            const sw = [...cdn.swarms.values()][0];
+            const diag = sw ? { late: sw.bytesDiscardedLate, dup: sw.bytesDiscardedDuplicate, timeouts: sw.scheduler.timedOut, duplicates: sw.scheduler.duplicates } : {};
+            return { ms, hash: Array.from(d, (b) => b.toString(16).padStart(2, "0")).join(""), stats: cdn.stats(), timeline: tl.join(" "), maxPeers, diag };
           })();
         }
         """;

@@ -78,7 +78,8 @@ export interface CdnStats {
 
 export interface CdnEventMap {
   peer: CustomEvent<{ contentId: string; peer: string; state: "connected" | "disconnected"; reason?: string }>;
-  chunk: CustomEvent<{ contentId: string; index: number; source: "peer" | "origin"; peer?: string; bytes: number }>;
+  /** `reason`: why an origin chunk came from the origin (first chunk, elected owner, back-up step-in, every holder failed, overdue streamed read, origin-only mode). */
+  chunk: CustomEvent<{ contentId: string; index: number; source: "peer" | "origin"; peer?: string; bytes: number; reason?: "first" | "elected" | "step-in" | "fallback" | "urgent" | "origin-only" }>;
   error: CustomEvent<{ contentId?: string; peer?: string; chunk?: number; message: string }>;
   progress: CustomEvent<ProgressDetail>;
 }

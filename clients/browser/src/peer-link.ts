@@ -22,13 +22,14 @@ export interface LinkHandlers {
 }
 
 /**
- * Stop queueing above 2 MiB in the channel and resume below 1 MiB: a refill's worth (50 ms at 20 MB/s) stays
+ * Stop queueing above 1 MiB in the channel and resume below 512 KiB: a refill's worth (25 ms at 20 MB/s) stays
  * queued for Chromium's SCTP, far from the 16 MiB at which Chromium's send() fails. Not more: what is queued
- * when the requester cancels (a duplicate won elsewhere) is sent anyway and thrown away; at 4 MiB the swarm
- * bench saw up to 13 MiB of such waste per viewer.
+ * when the requester cancels (a duplicate won elsewhere) is sent anyway and thrown away (at 4 MiB the swarm
+ * bench saw up to 13 MiB of such waste per viewer). The dc-cost bench (2026-11-24 07:31, two Chromium pages, 64 MiB)
+ * measured the same CPU per MB and throughput with 512 KiB as with 2 MiB.
  */
-const HIGH_WATER = 2 << 20;
-const LOW_WATER = 1 << 20;
+const HIGH_WATER = 1 << 20;
+const LOW_WATER = 512 << 10;
 /** A connection that is not open after 15 s (ICE + DTLS + SCTP on a bad network) is dropped. */
 export const CONNECT_TIMEOUT_MS = 15_000;
 /** Liveness: PING every 5 s; a peer silent for 20 s is dead (consent freshness gives up at ~30 s). */

@@ -11,8 +11,11 @@ import { ownerRank, ranking } from "./election.js";
  * - Chunks a connected peer holds come from peers, at most `maxConcurrentTransfers` in flight per peer; the
  *   peer with the best estimated throughput per queued request (EWMA) gets the next one.
  * - Order: rarest-first for whole files (the chunks fewest neighbours hold first), in order for streamed reads.
- * - A chunk no neighbour holds is asked of a connected edge (role `edge`: it pulls what it lacks) first;
- *   without one (or when the edge refused it) it is fetched from the origin by exactly one elected owner (election.ts); the
+ * - In a seeded swarm (a peer holds everything), a chunk no neighbour holds waits `seededElectionWaitMs` for one to
+ *   get it before the election below (late joiners among newcomers otherwise pull chunks the swarm holds).
+ * - A chunk no neighbour holds is fetched from the server by exactly one elected owner (election.ts): over a
+ *   connected edge's data channel (role `edge`, the server's peer face) when there is one and it has not refused the
+ *   chunk, else from the origin over HTTP. Edges are never holders for these rules, nor election candidates; the
  *   others wait for its HAVE. Ranked back-ups step in after rank x `ownerBackoffMs` without progress from
  *   the owner, and an owner that needed a back-up twice no longer counts in elections (a leech or a stuck
  *   peer).
@@ -58,6 +61,11 @@ export interface SchedulerOptions {
   stragglerMs: number;
   /** After the start-up grace, a newcomer waits this long before fetching chunks it is elected for. */
   electionSettleMs: number;
+  /**
+   * In a seeded swarm (some peer holds every chunk), a chunk no neighbour holds is held elsewhere: it waits this
+   * long for a neighbour to get it before an election (or a back-up) sends it to the origin.
+   */
+  seededElectionWaitMs: number;
 }
 
 export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLength" | "strategy" | "mode"> = {
@@ -82,12 +90,20 @@ export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLe
   // themselves); those finish and are announced (HAVE) within a few chunk times (3 x 1 MiB at a shared
   // 100 Mbit/s origin: 250 ms). Without it the swarm bench (N = 8, capped) pulled 1.16 origin copies.
   electionSettleMs: 750,
+  // Swarm bench (N = 12, 32 MiB, 2026-11-24 07:20): a late joiner whose few neighbours were newcomers themselves
+  // elected itself for a chunk the swarm held and stepped in twice for CPU-starved owners (3 origin chunks of the
+  // 4 over one copy). Its neighbours were downloading: within a rejoin period (3 s) plus a connection (~1 s) they
+  // hold it, or better-stocked peers are connected. Longer only delays a viewer whose swarm really lacks it.
+  seededElectionWaitMs: 4000,
 };
 
 export type Action =
   | { kind: "request"; requestId: number; chunk: number; peer: string }
-  | { kind: "http"; requestId: number; chunk: number }
+  | { kind: "http"; requestId: number; chunk: number; why: OriginReason }
   | { kind: "cancel"; requestId: number; chunk: number; source: string };
+
+/** Why a chunk goes to the origin (reported with the chunk, so origin egress can be explained). */
+export type OriginReason = "first" | "elected" | "step-in" | "fallback" | "urgent" | "origin-only";
 
 export type FailReason = "busy" | "not_found" | "choked" | "invalid" | "timeout" | "corrupt" | "http-error" | "closed";
 
@@ -96,6 +112,8 @@ interface Request {
   chunk: number;
   source: string;
   started: number;
+  /** Bytes received so far (peer requests): what is left, not the whole chunk, decides whether to duplicate it. */
+  received: number;
 }
 
 interface PeerState {
@@ -137,6 +155,10 @@ export class Scheduler {
   private readonly httpRetryAt = new Map<number, number>();
   private readonly banned = new Set<string>();
   private readonly timeouts = new Map<number, Map<string, number>>();
+  /** Chunks that reached the election while the swarm was seeded, and since when (see seededElectionWaitMs). */
+  private readonly orphanSince = new Map<number, number>();
+  /** Some peer of the swarm holds every chunk (a complete neighbour, or a complete candidate in a join answer). */
+  private seeded = false;
   private nextId = 1;
   private httpInflight = 0;
   private graceUntil: number;
@@ -148,6 +170,9 @@ export class Scheduler {
   /** Chunks this viewer fetched from the origin because it was elected (for tests and stats). */
   elected = 0;
   stepIns = 0;
+  /** Requests timed out (silent peer, or past the hard limit) and straggler duplicates sent (for the bench's diagnostics). */
+  timedOut = 0;
+  duplicates = 0;
 
   constructor(options: SchedulerOptions, now: number, graceMs: number, held?: Bitfield) {
     this.o = { ...options };
@@ -214,12 +239,19 @@ export class Scheduler {
   addPeer(id: string, has: Bitfield, now: number, edge = false): void {
     if (this.banned.has(id) || id === this.o.selfId) return;
     this.peers.set(id, { id, has, inflight: 0, rate: undefined, lastActivity: now, lastProgress: now, lastCompletion: now, overdue: 0, edge });
+    if (has.complete && !edge) this.seeded = true;
   }
 
   peerHave(id: string, index: number, now: number): void {
     const p = this.peers.get(id);
     if (!p || index < 0 || index >= this.o.chunkCount) return;
     if (p.has.set(index)) p.lastProgress = now;
+    if (p.has.complete && !p.edge) this.seeded = true;
+  }
+
+  /** Signaling listed a candidate that holds every chunk: chunks no neighbour holds are held in the swarm. */
+  swarmSeeded(): void {
+    this.seeded = true;
   }
 
   /** The peer is gone: its requests are dropped without penalty (the chunks become requestable again). */
@@ -242,10 +274,11 @@ export class Scheduler {
     if (!waiting) this.readWaitSince = undefined;
   }
 
-  /** Bytes of request `requestId` arrived (keeps the peer alive). */
-  activity(requestId: number, now: number): void {
+  /** `bytes` of request `requestId` arrived (keeps the peer alive). */
+  activity(requestId: number, now: number, bytes = 0): void {
     const r = this.requests.get(requestId);
     if (!r) return;
+    r.received += bytes;
     const p = this.peers.get(r.source);
     if (p) p.lastActivity = now;
   }
@@ -277,6 +310,7 @@ export class Scheduler {
     this.drop(r);
     this.have.set(r.chunk);
     this.waitStart.delete(r.chunk);
+    this.orphanSince.delete(r.chunk);
     this.failed.delete(r.chunk);
     this.timeouts.delete(r.chunk);
     const out: Action[] = [];
@@ -337,7 +371,7 @@ export class Scheduler {
   }
 
   private add(chunk: number, source: string, now: number): Request {
-    const r: Request = { id: this.nextId++, chunk, source, started: now };
+    const r: Request = { id: this.nextId++, chunk, source, started: now, received: 0 };
     this.requests.set(r.id, r);
     let set = this.byChunk.get(chunk);
     if (!set) this.byChunk.set(chunk, (set = new Set()));
@@ -352,8 +386,9 @@ export class Scheduler {
     return r;
   }
 
+  /** A viewer (not an edge: edges stand in for the origin, see edgeFor) that holds the chunk and has not failed it. */
   private usable(p: PeerState, chunk: number, now: number): boolean {
-    return p.has.has(chunk) && (this.failed.get(chunk)?.get(p.id) ?? 0) <= now;
+    return !p.edge && p.has.has(chunk) && (this.failed.get(chunk)?.get(p.id) ?? 0) <= now;
   }
 
   private anyHolder(chunk: number, now: number): boolean {
@@ -361,15 +396,16 @@ export class Scheduler {
     return false;
   }
 
+  /** Viewers among the neighbours that hold the chunk (edges hold everything they can pull: they do not count). */
   private holderCount(chunk: number): number {
     let n = 0;
-    for (const p of this.peers.values()) if (p.has.has(chunk)) n++;
+    for (const p of this.peers.values()) if (!p.edge && p.has.has(chunk)) n++;
     return n;
   }
 
   /** Whether a holder that did not fail this chunk exists at all (busy or not). */
   private everHeld(chunk: number): boolean {
-    for (const p of this.peers.values()) if (p.has.has(chunk) && (this.failed.get(chunk)?.get(p.id) ?? 0) !== Infinity) return true;
+    for (const p of this.peers.values()) if (!p.edge && p.has.has(chunk) && (this.failed.get(chunk)?.get(p.id) ?? 0) !== Infinity) return true;
     return false;
   }
 
@@ -411,7 +447,8 @@ export class Scheduler {
     if (!p) return Infinity;
     if (now - Math.max(p.lastActivity, r.started) >= this.o.stragglerMs) return Infinity;
     let queued = 0;
-    for (const q of this.requests.values()) if (q.source === r.source && (q.started < r.started || (q.started === r.started && q.id <= r.id))) queued += this.o.chunkLength(q.chunk);
+    for (const q of this.requests.values())
+      if (q.source === r.source && (q.started < r.started || (q.started === r.started && q.id <= r.id))) queued += Math.max(0, this.o.chunkLength(q.chunk) - q.received);
     return queued / (p.rate ?? INITIAL_RATE);
   }
 
@@ -445,14 +482,34 @@ export class Scheduler {
     return out;
   }
 
-  /** A connected edge that may be asked for a chunk nobody holds (not at its limit, not failed on that chunk). */
-  private edgeFor(chunk: number, now: number): PeerState | undefined {
+  /**
+   * The connected edge to fetch a chunk from instead of the origin (not at its limit, not failed on that chunk), or
+   * "wait" when every edge is only briefly out for it (busy, a first time-out), or undefined: no edge, use the origin.
+   */
+  private edgeFor(chunk: number, now: number): PeerState | "wait" | undefined {
     let best: PeerState | undefined;
+    let wait = false;
     for (const p of this.peers.values()) {
-      if (!p.edge || p.inflight >= this.o.maxConcurrentTransfers || (this.failed.get(chunk)?.get(p.id) ?? 0) > now) continue;
+      if (!p.edge) continue;
+      const until = this.failed.get(chunk)?.get(p.id) ?? 0;
+      if (until === Infinity) continue;
+      if (p.inflight >= this.o.maxConcurrentTransfers || until > now) {
+        wait = true;
+        continue;
+      }
       if (!best || p.inflight < best.inflight) best = p;
     }
-    return best;
+    return best ?? (wait ? "wait" : undefined);
+  }
+
+  /**
+   * Fetches a chunk from the server: over a connected edge's data channel when there is one (it is the server's
+   * peer-to-peer face: same bytes, same egress bill, no HTTP connection), else from the origin over HTTP.
+   */
+  private fromServer(chunk: number, now: number, why: OriginReason, edge: PeerState | undefined): Action | undefined {
+    if (!edge) return this.http(chunk, now, why);
+    const r = this.add(chunk, edge.id, now);
+    return { kind: "request", requestId: r.id, chunk, peer: edge.id };
   }
 
   /** Runs the rules; returns what to start or cancel now. */
@@ -465,6 +522,7 @@ export class Scheduler {
       if (idle || now - r.started >= this.o.requestTimeoutMs) {
         out.push({ kind: "cancel", requestId: r.id, chunk: r.chunk, source: r.source });
         this.failedRequest(r.id, "timeout", now);
+        this.timedOut++;
       }
     }
     if (this.done) return out;
@@ -478,12 +536,12 @@ export class Scheduler {
       if (inflight && inflight.size > 0) {
         // A streamed read's overdue chunk is raced over HTTP even if a peer is on it.
         if (streamedUrgent && !this.hasHttp(inflight) && this.httpInflight < this.o.httpConcurrency) {
-          push(out, this.http(chunk, now));
+          push(out, this.http(chunk, now, "urgent"));
         }
         continue;
       }
       if (originOnly) {
-        if (this.httpInflight < this.o.httpConcurrency) push(out, this.http(chunk, now));
+        if (this.httpInflight < this.o.httpConcurrency) push(out, this.http(chunk, now, "origin-only"));
         continue;
       }
       const peer = this.bestPeer(chunk, now);
@@ -492,37 +550,39 @@ export class Scheduler {
         out.push({ kind: "request", requestId: r.id, chunk, peer: peer.id });
         continue;
       }
-      if (this.holderCount(chunk) === 0) {
-        // No neighbour holds it: a connected edge gets it (from its store, or pulled through) before the origin does.
-        const edge = this.edgeFor(chunk, now);
-        if (edge) {
-          const r = this.add(chunk, edge.id, now);
-          out.push({ kind: "request", requestId: r.id, chunk, peer: edge.id });
-          continue;
-        }
-      }
-      if (this.httpInflight >= this.o.httpConcurrency) continue;
+      // What the server sends goes through a connected edge when there is one (edges are never holders for the rules
+      // below: asking the edge for every chunk no neighbour holds made each viewer pull its own copy over it).
+      const edgeChoice = this.edgeFor(chunk, now);
+      if (edgeChoice === "wait") continue;
+      const edge = edgeChoice;
+      if (!edge && this.httpInflight >= this.o.httpConcurrency) continue;
       if (this.everHeld(chunk)) {
         // Holders exist but are busy: wait for them unless the reader is stalled on this chunk.
-        if (streamedUrgent) push(out, this.http(chunk, now));
+        if (streamedUrgent) push(out, this.fromServer(chunk, now, "urgent", edge));
         continue;
       }
       if (this.holderCount(chunk) > 0) {
         // Every holder failed this chunk (rejected, timed out, corrupt): the origin it is.
-        push(out, this.http(chunk, now));
+        push(out, this.fromServer(chunk, now, "fallback", edge));
         continue;
       }
       if (inGrace) continue;
       if (streamedUrgent || chunk === this.firstChunk) {
-        push(out, this.http(chunk, now));
+        push(out, this.fromServer(chunk, now, streamedUrgent ? "urgent" : "first", edge));
         continue;
       }
       if (now < this.electionGraceUntil) continue;
+      if (this.seeded) {
+        // Someone in the swarm holds it: a neighbour will most likely have it soon (or rejoins bring a holder).
+        const orphan = this.orphanSince.get(chunk) ?? now;
+        if (!this.orphanSince.has(chunk)) this.orphanSince.set(chunk, now);
+        if (now - orphan < this.o.seededElectionWaitMs) continue;
+      }
       // Nobody holds it: the elected owner fetches it, back-ups step in when the owner makes no progress.
       const rank = ownerRank(this.o.selfId, electors, chunk);
       if (rank === 0) {
         this.elected++;
-        push(out, this.http(chunk, now));
+        push(out, this.fromServer(chunk, now, "elected", edge));
         continue;
       }
       const since = this.waitStart.get(chunk) ?? now;
@@ -533,7 +593,7 @@ export class Scheduler {
         this.stepIns++;
         if (owner) owner.overdue++;
         this.waitStart.set(chunk, now);
-        push(out, this.http(chunk, now));
+        push(out, this.fromServer(chunk, now, "step-in", edge));
       }
     }
     // Stragglers (and the end-game): peers with spare capacity have nothing new to fetch; they duplicate the
@@ -560,10 +620,15 @@ export class Scheduler {
       const ids = this.byChunk.get(r.chunk)!;
       const peer = this.bestPeer(r.chunk, now, ids, true);
       if (!peer) continue;
+      // A peer that has not delivered yet has only the optimistic first estimate: it duplicates only a silent
+      // peer's request. Betting on it cost the swarm bench (N = 12, 2026-11-24 07:33) 8-20 duplicates per viewer
+      // and 2-12 MiB per viewer of pieces that crossed the loser's CANCEL, on CPU-bound Chromium.
+      if (peer.rate === undefined && left !== Infinity) continue;
       // The new holder's own queue counts: a duplicate behind three other chunks is no gain.
       const mine = (peer.inflight + 1) * this.chunkTime(peer, r.chunk);
       if (mine * DUPLICATE_GAIN >= left) continue;
       const d = this.add(r.chunk, peer.id, now);
+      this.duplicates++;
       out.push({ kind: "request", requestId: d.id, chunk: r.chunk, peer: peer.id });
     }
   }
@@ -573,10 +638,10 @@ export class Scheduler {
     return false;
   }
 
-  private http(chunk: number, now: number): Action | undefined {
+  private http(chunk: number, now: number, why: OriginReason): Action | undefined {
     if ((this.httpRetryAt.get(chunk) ?? 0) > now) return undefined;
     const r = this.add(chunk, HTTP, now);
-    return { kind: "http", requestId: r.id, chunk };
+    return { kind: "http", requestId: r.id, chunk, why };
   }
 
   /** When `tick` has something time-based to do next (a time-out, the end of the grace, a back-up's turn). */
@@ -594,6 +659,7 @@ export class Scheduler {
       t = Math.min(t, r.started + this.o.requestTimeoutMs);
     }
     for (const [chunk, since] of this.waitStart) if (!this.have.has(chunk)) t = Math.min(t, since + this.o.ownerBackoffMs);
+    for (const [chunk, since] of this.orphanSince) if (!this.have.has(chunk) && since + this.o.seededElectionWaitMs > now) t = Math.min(t, since + this.o.seededElectionWaitMs);
     if (this.readWaitSince !== undefined) t = Math.min(t, this.readWaitSince + this.o.stallDeadlineMs);
     for (const [chunk, at] of this.httpRetryAt) if (at > now && !this.have.has(chunk)) t = Math.min(t, at);
     for (const m of this.failed.values()) for (const until of m.values()) if (until > now && until !== Infinity) t = Math.min(t, until);

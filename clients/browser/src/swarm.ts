@@ -3,7 +3,7 @@ import type { ChunkStore } from "./chunk-store.js";
 import { fromHex, sha256 } from "./hash.js";
 import { chunkLength, type Manifest } from "./manifest.js";
 import { PeerLink } from "./peer-link.js";
-import { DEFAULTS, HTTP, Scheduler, type Action, type FailReason, type Mode, type Strategy } from "./scheduler.js";
+import { DEFAULTS, HTTP, Scheduler, type Action, type FailReason, type Mode, type OriginReason, type Strategy } from "./scheduler.js";
 import type { CandidatePeer, SignalingClient, SignalMessage } from "./signaling-client.js";
 import type { UploadLimiter } from "./upload-limiter.js";
 import type { WireFrame } from "./wire.js";
@@ -74,6 +74,9 @@ export class Swarm {
   bytesFromPeers = 0;
   bytesFromOrigin = 0;
   bytesDiscarded = 0;
+  /** Of bytesDiscarded: pieces of requests already cancelled (they crossed the CANCEL), and whole duplicate chunks. */
+  bytesDiscardedLate = 0;
+  bytesDiscardedDuplicate = 0;
   corruptChunks = 0;
   /** Open Response bodies reading this content: while there are any, unread chunks are pinned in the store. */
   readers = 0;
@@ -81,6 +84,8 @@ export class Swarm {
   private readonly contentIdBytes: Uint8Array;
   private readonly incoming = new Map<number, Incoming>();
   private readonly httpAborts = new Map<number, AbortController>();
+  /** Why each chunk last went to the origin (reported in its `chunk` event). */
+  private readonly originWhy = new Map<number, OriginReason>();
   private readonly waiters = new Map<number, Array<() => void>>();
   private readonly statsMark = new Map<string, { at: number; in: number; out: number; rateIn: number; rateOut: number }>();
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -192,6 +197,10 @@ export class Swarm {
     if (this.closed) return;
     for (const p of peers) {
       if (p.role === "edge") this.edges.add(p.peer_id);
+      // A complete viewer somewhere in the swarm (edges hold everything by design: they stand in for the origin).
+      if (p.role !== "edge" && p.total === this.held.size && p.chunks === p.total && p.total > 0) this.scheduler.swarmSeeded();
+    }
+    for (const p of peers) {
       if (this.links.size >= outgoingLimit(this.host.maxPeers)) break;
       if (this.links.has(p.peer_id) || this.banned.has(p.peer_id)) continue;
       this.connect(p.peer_id);
@@ -322,6 +331,7 @@ export class Swarm {
         if (!inc || inc.peer !== link.remoteId || inc.chunk !== f.chunkIndex) {
           // A piece for a request we cancelled (it crossed the CANCEL): count and drop.
           this.bytesDiscarded += f.data.length;
+          this.bytesDiscardedLate += f.data.length;
           return;
         }
         if (f.offset !== inc.received || inc.received + f.data.length > inc.buf.length) {
@@ -330,7 +340,7 @@ export class Swarm {
         }
         inc.buf.set(f.data, inc.received);
         inc.received += f.data.length;
-        this.scheduler.activity(f.requestId, now);
+        this.scheduler.activity(f.requestId, now, f.data.length);
         if (inc.received === inc.buf.length) {
           this.incoming.delete(f.requestId);
           void this.verify(inc.requestId, inc.chunk, inc.buf, link.remoteId);
@@ -382,6 +392,7 @@ export class Swarm {
     }
     if (!this.scheduler.isCurrent(requestId) || this.held.has(chunk)) {
       this.bytesDiscarded += data.length;
+      this.bytesDiscardedDuplicate += data.length;
       return;
     }
     for (const a of this.scheduler.completed(requestId, performance.now())) if (a.kind === "cancel") this.cancel(a);
@@ -402,7 +413,14 @@ export class Swarm {
     else this.bytesFromPeers += data.length;
     this.host.persist(this.id, chunk, data);
     if (this.host.mode === "normal") for (const l of this.links.values()) if (l.open) l.send({ type: "HAVE", chunkIndex: chunk });
-    this.host.emit("chunk", { contentId: this.id, index: chunk, source: source === HTTP ? "origin" : "peer", peer: source === HTTP ? undefined : source, bytes: data.length });
+    this.host.emit("chunk", {
+      contentId: this.id,
+      index: chunk,
+      source: source === HTTP ? "origin" : "peer",
+      peer: source === HTTP ? undefined : source,
+      bytes: data.length,
+      ...(source === HTTP ? { reason: this.originWhy.get(chunk) } : {}),
+    });
     this.host.emit("progress", { contentId: this.id, loaded: Math.min(this.manifest.size, this.held.count * this.manifest.chunkSize), total: this.manifest.size, chunks: this.held.count, totalChunks: this.held.size });
     this.announceHave();
     if (this.held.complete) this.pruneComplete();
@@ -492,6 +510,7 @@ export class Swarm {
           break;
         }
         case "http":
+          this.originWhy.set(a.chunk, a.why);
           void this.httpFetch(a.requestId, a.chunk);
           break;
         case "cancel":

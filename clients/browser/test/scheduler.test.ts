@@ -307,6 +307,38 @@ test("stragglers: no duplicate when the idle holder is not clearly faster", () =
   assert.deepEqual(reqs(s.tick(101)), []);
 });
 
+test("stragglers: a peer that has not delivered yet duplicates only a silent peer's request", () => {
+  const s = make({ chunkCount: 2, maxConcurrentTransfers: 4, stragglerMs: 2500 }, 10_000);
+  s.addPeer("a", bits(2, [0, 1]), 0);
+  const r0 = reqs(s.tick(0))[0]!;
+  s.completed(r0.requestId, 1000); // a: 1 MiB per second
+  const r1 = reqs(s.tick(1000))[0]!;
+  assert.equal(r1.chunk, 1);
+  s.addPeer("b", bits(2, [1]), 1001);
+  // b's optimistic first estimate (10 MB/s) would beat a's second by far, but a is delivering: no bet on b.
+  s.activity(r1.requestId, 1500, 64 << 10);
+  assert.deepEqual(reqs(s.tick(1500)), []);
+  // a goes silent: after stragglerMs b duplicates it.
+  assert.deepEqual(reqs(s.tick(4000)).map((r) => [r.peer, r.chunk]), [["b", 1]]);
+});
+
+test("stragglers: what is left of a request, not the whole chunk, decides", () => {
+  const s = make({ chunkCount: 4, maxConcurrentTransfers: 4 }, 10_000);
+  s.addPeer("a", bits(4, [0, 1, 2]), 0);
+  const r0 = reqs(s.tick(0))[0]!;
+  s.completed(r0.requestId, 1000); // a: 1 MiB per second
+  const atA = reqs(s.tick(1000));
+  assert.deepEqual(atA.map((r) => [r.peer, r.chunk, r.requestId]), [["a", 1, 2], ["a", 2, 3]]);
+  s.addPeer("b", bits(4, [1, 2, 3]), 1000);
+  const r3 = reqs(s.tick(1000))[0]!;
+  assert.deepEqual([r3.peer, r3.chunk], ["b", 3]);
+  // a has nearly all of chunks 1 and 2 sent (30 KiB left of each: ~60 ms), so idle b (100 ms a chunk) does not
+  // duplicate chunk 2, which whole-chunk arithmetic would have put 2 s away.
+  for (const id of [2, 3]) s.activity(id, 1090, MiB - (30 << 10)); // request ids 2 and 3: chunks 1 and 2 at a
+  assert.deepEqual(s.completed(r3.requestId, 1100), []);
+  assert.deepEqual(reqs(s.tick(1100)), []);
+});
+
 test("origin-only mode (kill switch) uses HTTP for everything at once", () => {
   const s = make({ mode: "origin-only", httpConcurrency: 8 }, 5000);
   s.addPeer("a", bits(8, [0, 1, 2, 3, 4, 5, 6, 7]), 0);
@@ -349,22 +381,87 @@ test("a chunk no viewer holds is asked of a connected edge before the origin", (
   assert.ok(!http(a).some((c) => c < 4));
 });
 
-test("chunks a viewer holds come from the viewer; the edge gets only the ones nobody holds", () => {
+test("chunks a viewer holds come from the viewer; the edge stands in for the origin: only elected chunks, never held ones", () => {
   const s = make({ maxConcurrentTransfers: 8 }, 0);
   s.addPeer("viewer", bits(8, [0, 1, 2, 3]), 0);
-  s.addPeer("edge", bits(8, []), 0, true);
+  // A real edge advertises everything it holds: it must not become every viewer's regular source.
+  s.addPeer("edge", bits(8, [0, 1, 2, 3, 4, 5, 6, 7]), 0, true);
   // Slow start hands each peer one request until it delivers, so run a few rounds, completing every request.
   const fromViewer: number[] = [];
   const fromEdge: number[] = [];
   let now = 0;
-  for (let round = 0; round < 4; round++) {
-    const r = reqs(s.tick(now));
+  for (let round = 0; round < 6; round++) {
+    const a = s.tick(now);
+    assert.deepEqual(http(a), [], "the edge replaces the origin");
+    const r = reqs(a);
     for (const x of r) (x.peer === "viewer" ? fromViewer : fromEdge).push(x.chunk);
     now += 10;
     for (const x of r) s.completed(x.requestId, now);
   }
   assert.deepEqual(fromViewer.sort(), [0, 1, 2, 3]);
-  assert.deepEqual(fromEdge.sort(), [4, 5, 6, 7]);
+  // Of the chunks nobody holds, this viewer fetches only those it is elected for; the other viewer owns the rest.
+  const mine = [4, 5, 6, 7].filter((c) => ownerRank("me", ["viewer"], c) === 0);
+  assert.deepEqual(fromEdge.sort(), mine);
+});
+
+test("two viewers with one edge: each chunk nobody holds is fetched over the edge by exactly one of them", () => {
+  const a = make({ selfId: "a" }, 0);
+  const b = make({ selfId: "b" }, 0);
+  a.addPeer("b", bits(8, []), 0);
+  b.addPeer("a", bits(8, []), 0);
+  a.addPeer("edge", bits(8, [0, 1, 2, 3, 4, 5, 6, 7]), 0, true);
+  b.addPeer("edge", bits(8, [0, 1, 2, 3, 4, 5, 6, 7]), 0, true);
+  const got: number[] = [];
+  let now = 0;
+  for (let round = 0; round < 8; round++) {
+    for (const s of [a, b]) {
+      const act = s.tick(now);
+      assert.deepEqual(http(act), []);
+      for (const x of reqs(act)) {
+        if (x.peer === "edge") got.push(x.chunk); // the rest come from the other viewer once it announced them
+        s.completed(x.requestId, now + 5);
+        for (const other of [a, b]) if (other !== s) other.peerHave(s === a ? "a" : "b", x.chunk, now + 5);
+      }
+    }
+    now += 10;
+  }
+  assert.deepEqual(got.sort(), [0, 1, 2, 3, 4, 5, 6, 7], "one edge copy per chunk");
+});
+
+test("in a seeded swarm a chunk no neighbour holds waits seededElectionWaitMs before the election", () => {
+  const s = make({ chunkCount: 2, electionSettleMs: 0, seededElectionWaitMs: 4000 }, 0);
+  s.addPeer("newcomer", bits(2, [0]), 0);
+  s.swarmSeeded(); // a join answer listed a complete viewer
+  s.markHeld(0);
+  // Chunk 1: nobody connected holds it, but the swarm does: no origin request yet, whoever owns it.
+  assert.deepEqual(http(s.tick(0)), []);
+  assert.ok(s.nextWake(0)! <= 4000);
+  // The neighbour gets it meanwhile: it comes from the neighbour.
+  s.peerHave("newcomer", 1, 3000);
+  const r = reqs(s.tick(3000));
+  assert.deepEqual(r.map((x) => [x.peer, x.chunk]), [["newcomer", 1]]);
+});
+
+test("in a seeded swarm the election runs once the wait is over", () => {
+  const s = make({ chunkCount: 2, electionSettleMs: 0, seededElectionWaitMs: 4000 }, 0);
+  s.markHeld(0); // the first chunk of a read does not wait (it starts the stream)
+  s.swarmSeeded();
+  assert.deepEqual(http(s.tick(0)), []);
+  assert.deepEqual(http(s.tick(3999)), []);
+  assert.deepEqual(http(s.tick(4000)), [1], "alone, this viewer owns it");
+});
+
+test("a complete neighbour makes the swarm seeded; a complete edge does not", () => {
+  const s = make({ chunkCount: 2, electionSettleMs: 0, seededElectionWaitMs: 4000 }, 0);
+  s.markHeld(0);
+  s.addPeer("edge", bits(2, [0, 1]), 0, true);
+  // With only an edge, chunk 1 goes to the election at once and is fetched over the edge.
+  assert.deepEqual(reqs(s.tick(0)).map((x) => x.peer), ["edge"]);
+  const t = make({ chunkCount: 2, electionSettleMs: 0, seededElectionWaitMs: 4000 }, 0);
+  t.markHeld(0);
+  t.addPeer("seeder", bits(2, [0, 1]), 0);
+  t.removePeer("seeder");
+  assert.deepEqual(http(t.tick(0)), [], "the seeder left, but the swarm holds the chunk: wait first");
 });
 
 test("when the edge refuses a chunk (not_found) it goes to the origin election; the edge is never elected", () => {
@@ -378,7 +475,7 @@ test("when the edge refuses a chunk (not_found) it goes to the origin election; 
 });
 
 test("an edge that is busy for a chunk is asked again after the back-off, before the origin", () => {
-  const s = make({ chunkCount: 1 }, 60_000);
+  const s = make({ chunkCount: 1 }, 0);
   s.addPeer("edge", bits(1, []), 0, true);
   const first = reqs(s.tick(0));
   s.failedRequest(first[0]!.requestId, "busy", 1);

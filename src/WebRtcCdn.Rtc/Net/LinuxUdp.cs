@@ -18,6 +18,10 @@ internal static unsafe partial class LinuxUdp
     private const int UdpSegment = 103;
     private const int UdpGro = 104;
     private const int MsgDontWait = 0x40;
+    private const int SolSocket = 1;
+    private const int SoRcvTimeo = 20;
+    private const int ShutRd = 0;
+    private const short PollIn = 1;
     private const ushort AfInet = 2;
     private const ushort AfInet6 = 10;
 
@@ -85,7 +89,8 @@ internal static unsafe partial class LinuxUdp
 
             while (true)
             {
-                if (sendmsg(socket, &msg, 0) >= 0)
+                // Non-blocking whatever mode .NET left the descriptor in: a full buffer is EAGAIN, which the caller handles.
+                if (sendmsg(socket, &msg, MsgDontWait) >= 0)
                 {
                     return 0;
                 }
@@ -104,7 +109,50 @@ internal static unsafe partial class LinuxUdp
     /// (-<see cref="EAgain"/> when nothing is queued). <paramref name="segmentSize"/> is the size of each coalesced
     /// datagram when the kernel joined several (0 when it is one datagram).
     /// </summary>
-    public static int Receive(SafeSocketHandle socket, Span<byte> buffer, Span<byte> sockAddr, out int segmentSize)
+    public static int Receive(SafeSocketHandle socket, Span<byte> buffer, Span<byte> sockAddr, out int segmentSize) =>
+        Receive(socket, buffer, sockAddr, MsgDontWait, out segmentSize);
+
+    /// <summary>
+    /// <see cref="Receive(SafeSocketHandle, Span{byte}, Span{byte}, out int)"/> that sleeps in the kernel until a datagram
+    /// arrives, <see cref="Shutdown"/> wakes it, or the socket's receive timeout (<see cref="SetReceiveTimeout"/>) passes
+    /// (-<see cref="EAgain"/>; also at once on a socket .NET switched to non-blocking mode). One system call per wake-up
+    /// instead of a readiness wait and a thread-pool hop.
+    /// </summary>
+    public static int ReceiveBlocking(SafeSocketHandle socket, Span<byte> buffer, Span<byte> sockAddr, out int segmentSize) =>
+        Receive(socket, buffer, sockAddr, 0, out segmentSize);
+
+    /// <summary>Waits until the socket is readable or <paramref name="timeoutMs"/> passed (poll(2)); false on timeout or error.</summary>
+    public static bool WaitReadable(SafeSocketHandle socket, int timeoutMs)
+    {
+        var success = false;
+        socket.DangerousAddRef(ref success);
+        try
+        {
+            var fd = new PollFd { Fd = (int)socket.DangerousGetHandle(), Events = PollIn };
+            return poll(&fd, 1, timeoutMs) > 0;
+        }
+        finally
+        {
+            if (success)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>SO_RCVTIMEO: how long a blocking receive sleeps at most (the receive thread's bound on noticing a stop
+    /// that no <see cref="Shutdown"/> announced). False when the kernel refused it.</summary>
+    public static bool SetReceiveTimeout(Socket socket, TimeSpan timeout)
+    {
+        var tv = new TimeVal { Seconds = (long)timeout.TotalSeconds, Microseconds = timeout.Microseconds + (timeout.Milliseconds * 1000) };
+        return setsockopt(socket.SafeHandle, SolSocket, SoRcvTimeo, &tv, (uint)sizeof(TimeVal)) == 0;
+    }
+
+    /// <summary>shutdown(SHUT_RD): wakes a thread sleeping in a blocking receive on the socket (Linux reports ENOTCONN for
+    /// an unconnected UDP socket but still marks it shut and wakes its sleepers). The socket receives nothing afterwards.</summary>
+    public static void Shutdown(Socket socket) => _ = shutdown(socket.SafeHandle, ShutRd);
+
+    private static int Receive(SafeSocketHandle socket, Span<byte> buffer, Span<byte> sockAddr, int flags, out int segmentSize)
     {
         segmentSize = 0;
         var control = stackalloc byte[ControlSize];
@@ -114,7 +162,7 @@ internal static unsafe partial class LinuxUdp
             var iov = new IoVec { Base = p, Length = (nuint)buffer.Length };
             var msg = new MsgHdr { Name = name, NameLength = (uint)sockAddr.Length, Iov = &iov, IovLength = 1, Control = control, ControlLength = ControlSize };
             nint n;
-            while ((n = recvmsg(socket, &msg, MsgDontWait)) < 0)
+            while ((n = recvmsg(socket, &msg, flags)) < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno != EIntr)
@@ -177,7 +225,28 @@ internal static unsafe partial class LinuxUdp
     private static partial nint recvmsg(SafeSocketHandle socket, MsgHdr* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
+    private static partial int poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int shutdown(SafeSocketHandle socket, int how);
+
+    [LibraryImport("libc", SetLastError = true)]
     private static partial int setsockopt(SafeSocketHandle socket, int level, int name, void* value, uint length);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeVal
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVec

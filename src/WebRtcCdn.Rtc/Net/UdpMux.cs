@@ -13,9 +13,10 @@ namespace WebRtcCdn.Rtc.Net;
 /// arrives. One receive loop; sends are synchronous calls from the connection's own (serialised) context.
 /// <para>
 /// On Linux the bulk path uses the kernel's UDP offloads (<see cref="LinuxUdp"/>): <see cref="SendBatch"/> passes
-/// each run of equal-sized datagrams to one segmented sendmsg, and the receive loop, woken by a zero-byte peek,
-/// drains everything queued with non-blocking recvmsg calls (coalesced by UDP_GRO when the sender segmented) before
-/// telling the receivers the burst ended. Elsewhere, or when the kernel refuses an offload, the same calls fall back
+/// each run of equal-sized datagrams to one segmented sendmsg, and a receive thread of the mux's own, asleep in a
+/// blocking recvmsg (one kernel wake-up per burst, no readiness wait or thread-pool hop), drains everything queued
+/// with non-blocking recvmsg calls (coalesced by UDP_GRO when the sender segmented) before telling the receivers the
+/// burst ended; a receiver may do its work right there (it must not block: every connection on the port waits). Elsewhere, or when the kernel refuses an offload, the same calls fall back
 /// to one SendTo per datagram and one ReceiveFrom per datagram.
 /// </para>
 /// </summary>
@@ -61,6 +62,10 @@ public sealed class UdpMux : IAsyncDisposable
     /// (64 calls are 64 datagrams, or up to 64 x 54 when the sender segmented).</summary>
     private const int MaxReadsPerWake = 64;
 
+    /// <summary>Longest a blocked receive sleeps before it looks at the stop flag again: only a safety net, since
+    /// dispose wakes it at once with shutdown(SHUT_RD).</summary>
+    private static readonly TimeSpan ReceiveSleepBound = TimeSpan.FromMilliseconds(500);
+
     private UdpMux(Socket socket, UdpMuxOptions options)
     {
         _socket = socket;
@@ -73,7 +78,23 @@ public sealed class UdpMux : IAsyncDisposable
             _nativeReceive = true;
         }
 
-        _loop = Task.Run(ReceiveLoopAsync);
+        if (_nativeReceive)
+        {
+            // A thread of its own that sleeps in recvmsg: a datagram wakes exactly it (no epoll thread, no thread-pool
+            // hop), and the receivers' drivers may run right there (RtcPeerConnection does when it is idle).
+            LinuxUdp.SetReceiveTimeout(socket, ReceiveSleepBound);
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _loop = done.Task;
+            new Thread(() => NativeReceiveThread(done))
+            {
+                IsBackground = true,
+                Name = "UdpMux receive :" + LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }.Start();
+        }
+        else
+        {
+            _loop = Task.Run(ReceiveLoopAsync);
+        }
     }
 
     /// <summary>True while sends of several equal-sized datagrams go out as one segmented sendmsg (Linux UDP_SEGMENT);
@@ -200,14 +221,12 @@ public sealed class UdpMux : IAsyncDisposable
         var i = 0;
         while (i < batch.Count)
         {
+            // A lone datagram (a SACK, a packet at Chromium's pace) goes through the same sendmsg without the segment
+            // size: cheaper than Socket.SendTo's managed path.
             var run = _segmentation ? SegmentRun(batch, i) : 1;
-            if (run > 1 && !SendSegmented(batch, i, run, remote))
+            if (!_segmentation || !SendSegmented(batch, i, run, remote))
             {
                 run = 1;
-            }
-
-            if (run == 1)
-            {
                 SendOne(batch[i], remote);
             }
 
@@ -326,6 +345,17 @@ public sealed class UdpMux : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
+        if (_nativeReceive)
+        {
+            // Wake the receive thread out of recvmsg, let it finish, then close: closing a descriptor another thread
+            // sleeps on does not wake it on Linux.
+            LinuxUdp.Shutdown(_socket);
+            await _loop.ConfigureAwait(false);
+            _socket.Dispose();
+            _stop.Dispose();
+            return;
+        }
+
         _socket.Dispose();
         try
         {
@@ -340,12 +370,6 @@ public sealed class UdpMux : IAsyncDisposable
 
     private async Task ReceiveLoopAsync()
     {
-        if (_nativeReceive)
-        {
-            await NativeReceiveLoopAsync().ConfigureAwait(false);
-            return;
-        }
-
         var buffer = new byte[_options.MaxDatagramSize];
         EndPoint any = _socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
         while (!_stop.IsCancellationRequested)
@@ -375,46 +399,53 @@ public sealed class UdpMux : IAsyncDisposable
         }
     }
 
-    /// <summary>Linux: wait for readability with a zero-byte peek (consumes nothing), then drain with non-blocking recvmsg.</summary>
-    private async Task NativeReceiveLoopAsync()
+    /// <summary>
+    /// Linux: sleep in a blocking recvmsg until a datagram arrives, then drain whatever else is queued with non-blocking
+    /// recvmsg (UDP_GRO coalesced) and end the burst, which runs the receivers' hand-off (or their drivers) here.
+    /// </summary>
+    private void NativeReceiveThread(TaskCompletionSource done)
     {
-        var buffer = GC.AllocateUninitializedArray<byte>(Math.Max(_options.MaxDatagramSize, 65536));
-        var address = new byte[LinuxUdp.SockAddrSize];
-        while (!_stop.IsCancellationRequested)
+        try
         {
-            try
+            var buffer = GC.AllocateUninitializedArray<byte>(Math.Max(_options.MaxDatagramSize, 65536));
+            var address = new byte[LinuxUdp.SockAddrSize];
+            while (!_stop.IsCancellationRequested)
             {
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.Peek, _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                // e.g. an ICMP error queued on the socket: the drain below takes whatever datagrams are there.
-            }
+                var n = LinuxUdp.ReceiveBlocking(_socket.SafeHandle, buffer, address, out var segment);
+                if (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
 
-            try
-            {
+                if (n == -LinuxUdp.EAgain)
+                {
+                    // The receive timeout passed, or .NET put the descriptor in non-blocking mode: wait for data instead.
+                    LinuxUdp.WaitReadable(_socket.SafeHandle, (int)ReceiveSleepBound.TotalMilliseconds);
+                    continue;
+                }
+
+                if (n >= 0)
+                {
+                    Received(buffer, n, address, segment);
+                }
+
+                // Also after an error reported on the socket (ICMP): the drain reads on.
                 Drain(buffer, address);
+                EndBatch();
             }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-
-            EndBatch();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            done.TrySetResult();
         }
     }
 
     private void Drain(byte[] buffer, byte[] address)
     {
-        for (var reads = 0; reads < MaxReadsPerWake; reads++)
+        for (var reads = 1; reads < MaxReadsPerWake; reads++)
         {
             var n = LinuxUdp.Receive(_socket.SafeHandle, buffer, address, out var segment);
             if (n < 0)
@@ -427,23 +458,28 @@ public sealed class UdpMux : IAsyncDisposable
                 continue; // an error reported on the socket (ICMP): the next call reads on
             }
 
-            Interlocked.Increment(ref _receiveCalls);
-            if (CachedEndPoint(address) is not { } remote)
-            {
-                Interlocked.Increment(ref _dropped);
-                continue;
-            }
+            Received(buffer, n, address, segment);
+        }
+    }
 
-            if (segment <= 0 || segment >= n)
-            {
-                Dispatch(buffer.AsSpan(0, n), remote);
-                continue;
-            }
+    private void Received(byte[] buffer, int n, byte[] address, int segment)
+    {
+        Interlocked.Increment(ref _receiveCalls);
+        if (CachedEndPoint(address) is not { } remote)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
 
-            for (var offset = 0; offset < n; offset += segment)
-            {
-                Dispatch(buffer.AsSpan(offset, Math.Min(segment, n - offset)), remote);
-            }
+        if (segment <= 0 || segment >= n)
+        {
+            Dispatch(buffer.AsSpan(0, n), remote);
+            return;
+        }
+
+        for (var offset = 0; offset < n; offset += segment)
+        {
+            Dispatch(buffer.AsSpan(offset, Math.Min(segment, n - offset)), remote);
         }
     }
 

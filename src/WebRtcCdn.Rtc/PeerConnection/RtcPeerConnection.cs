@@ -1,6 +1,7 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using WebRtcCdn.Rtc.DataChannels;
 using WebRtcCdn.Rtc.Dtls;
 using WebRtcCdn.Rtc.Ice;
@@ -14,8 +15,11 @@ namespace WebRtcCdn.Rtc.PeerConnection;
 /// W3C RTCPeerConnection for data channels: ICE (full or lite) over a <see cref="UdpMux"/>, DTLS 1.2, SCTP and DCEP.
 /// <para>
 /// One driver per connection: every input (datagrams from the socket's receive loop, DTLS hand-shake wake-ups,
-/// timer ticks, API calls) is a work item in one mailbox processed by one task, which alone touches the DTLS, SCTP
-/// and data-channel cores. Outbound SCTP packets are sealed by DTLS straight into a reused datagram buffer and sent
+/// timer ticks, API calls, queued sends) is a work item in one mailbox, processed by one thread at a time, which alone
+/// touches the DTLS, SCTP and data-channel cores. When the driver is idle, a burst from the socket and a timer tick
+/// are processed right on the thread that delivered them (the mux's receive thread, the timer's thread): at one
+/// datagram per wake-up, as from Chromium, a second thread's wake-up per datagram cost more than the datagram's
+/// work. Everything else (and whatever arrives while it runs) goes to the thread pool as one work item. Outbound SCTP packets are sealed by DTLS straight into a reused datagram buffer and sent
 /// over ICE's selected pair. The ICE agent is driven by its <see cref="IceUdpTransport"/> (its own lock and timer).
 /// Events (state changes, candidates, data channels, messages) are raised on the driver loop: handlers must not block.
 /// </para>
@@ -37,7 +41,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private readonly RtcConfiguration _config;
     private readonly TimeProvider _time;
     private readonly long _origin;
-    private readonly Channel<Work> _inbox = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentQueue<Work> _inbox = new();
+    private readonly DriverWorkItem _driverWorkItem;
+    private readonly TaskCompletionSource _driverDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<PendingSend> _sends = new();
+    private readonly ConcurrentQueue<DataChannelMessage> _releases = new();
     private readonly ITimer _timer;
     private readonly DataChannelLocalParameters _localParameters;
     private readonly List<RtcDataChannel> _pending = [];
@@ -46,7 +54,6 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private readonly Dictionary<DataChannel, RtcDataChannel> _wrappers = [];
     private readonly HashSet<RtcDataChannel> _active = [];
     private readonly List<RtcDataChannel> _activeScratch = [];
-    private readonly Task _loop;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _connectedTcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private UdpMux? _ownedMux;
@@ -66,6 +73,14 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private int _queuedDatagrams;
     private TimeSpan? _armedAt;
     private int _wakePending;
+    private int _sendsPending;
+    private int _releasesPending;
+
+    /// <summary>0: the driver is idle; 1: it is scheduled or running (exactly one thread processes the mailbox).</summary>
+    private int _driverState;
+
+    /// <summary>Set when the connection closed: the mailbox takes no new work (what is queued still runs).</summary>
+    private volatile bool _inboxClosed;
     private long _remoteMaxMessageSize = DataChannelDescription.DefaultRemoteMaxMessageSize;
     private IceConnectionState _iceState = IceConnectionState.New;
     private volatile RtcPeerConnectionState _connectionState = RtcPeerConnectionState.New;
@@ -79,8 +94,9 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         _time = _config.TimeProvider;
         _origin = _time.GetTimestamp();
         _localParameters = DataChannelLocalParameters.Create(_config.Certificate) with { IceLite = _config.IceLite };
-        _timer = _time.CreateTimer(_ => Enqueue(new Work(WorkKind.Timer)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _loop = Task.Run(RunLoopAsync);
+        _driverWorkItem = new DriverWorkItem(this);
+        // A tick runs the driver on the timer's own thread-pool thread when the driver is idle: no second hop.
+        _timer = _time.CreateTimer(_ => Enqueue(new Work(WorkKind.Timer), inline: true), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public RtcConfiguration Configuration => _config;
@@ -356,14 +372,14 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Close();
-        _inbox.Writer.TryComplete();
-        try
+        _inboxClosed = true;
+        if (Interlocked.CompareExchange(ref _driverState, 1, 0) == 0)
         {
-            await _loop.ConfigureAwait(false);
+            // Idle: whatever slipped in before the close runs here (and marks the driver done).
+            RunDriver(inline: false);
         }
-        catch (OperationCanceledException)
-        {
-        }
+
+        await _driverDone.Task.ConfigureAwait(false);
 
         if (_transport is { } transport)
         {
@@ -389,25 +405,85 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         Timer,
         Wake,
         Action,
+        Sends,
+        Releases,
     }
 
     private readonly record struct Work(WorkKind Kind, DatagramBatch? Batch = null, Action? Action = null);
 
+    /// <summary>A message accepted by <see cref="RtcDataChannel"/>.Send, waiting for the driver: binary in a rented
+    /// array (owned by the association once sent) or text.</summary>
+    internal readonly record struct PendingSend(RtcDataChannel Channel, byte[]? Rented, string? Text, int Length);
+
+    /// <summary>Runs the driver on the thread pool (one allocation per connection, not per scheduling).</summary>
+    private sealed class DriverWorkItem(RtcPeerConnection pc) : IThreadPoolWorkItem
+    {
+        public void Execute() => pc.RunDriver(inline: false);
+    }
+
+    /// <summary>Rounds (drain the mailbox, then the after-batch step) an inline run does before the thread pool takes
+    /// over: the delivering thread (a shared port's receive thread) must get back to its own work.</summary>
+    private const int MaxInlineRounds = 2;
+
     internal void Post(Action action) => Enqueue(new Work(WorkKind.Action, Action: action));
 
-    internal void ReleaseMessage(DataChannelMessage message) => Post(() => Manager?.Release(message));
+    /// <summary>Returns a message's window bytes (read through ReadAllAsync) from any thread: batched into one work item
+    /// however many are read before the driver runs.</summary>
+    internal void ReleaseMessage(DataChannelMessage message)
+    {
+        _releases.Enqueue(message);
+        if (Interlocked.Exchange(ref _releasesPending, 1) == 0)
+        {
+            Enqueue(new Work(WorkKind.Releases));
+        }
+    }
+
+    /// <summary>Queues a message from any thread: the driver takes every queued message in one work item (one wake-up
+    /// and one flush for a burst of Sends, and no allocation per message).</summary>
+    internal void QueueSend(in PendingSend send)
+    {
+        _sends.Enqueue(send);
+        if (Interlocked.Exchange(ref _sendsPending, 1) == 0)
+        {
+            Enqueue(new Work(WorkKind.Sends));
+        }
+    }
 
     internal void MarkActive(RtcDataChannel channel) => _active.Add(channel);
 
     internal void WakeForChannel(RtcDataChannel channel) => Post(() => _active.Add(channel));
 
-    private void Enqueue(Work work)
+    /// <summary>
+    /// Adds work to the mailbox and makes sure a thread processes it: when the driver is idle, this thread
+    /// (<paramref name="inline"/>) or the thread pool. False when the connection is closed (a batch is returned).
+    /// </summary>
+    private bool Enqueue(Work work, bool inline = false)
     {
-        if (!_inbox.Writer.TryWrite(work) && work.Batch is { } batch)
+        if (_inboxClosed)
         {
-            Interlocked.Add(ref _queuedDatagrams, -batch.Count);
-            DatagramBatch.Return(batch);
+            if (work.Batch is { } batch)
+            {
+                Interlocked.Add(ref _queuedDatagrams, -batch.Count);
+                DatagramBatch.Return(batch);
+            }
+
+            return false;
         }
+
+        _inbox.Enqueue(work);
+        if (Interlocked.CompareExchange(ref _driverState, 1, 0) == 0)
+        {
+            if (inline)
+            {
+                RunDriver(inline: true);
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(_driverWorkItem, preferLocal: false);
+            }
+        }
+
+        return true;
     }
 
     private Task<T> RunAsync<T>(Func<T> func)
@@ -424,7 +500,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 tcs.TrySetException(e);
             }
         });
-        if (!_inbox.Writer.TryWrite(work))
+        if (!Enqueue(work))
         {
             tcs.TrySetException(new InvalidOperationException("the peer connection is closed (W3C InvalidStateError)"));
         }
@@ -432,17 +508,41 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         return tcs.Task;
     }
 
-    private async Task RunLoopAsync()
+    /// <summary>
+    /// The driver (this thread owns it: <see cref="_driverState"/> is 1): rounds of "everything in the mailbox, then
+    /// the after-batch step" until the mailbox is empty. An inline run stops after <see cref="MaxInlineRounds"/> and
+    /// leaves the rest to the thread pool.
+    /// </summary>
+    private void RunDriver(bool inline)
     {
-        var reader = _inbox.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        for (var round = 1; ; round++)
         {
-            while (reader.TryRead(out var work))
+            while (_inbox.TryDequeue(out var work))
             {
                 Guarded(work);
             }
 
             Guarded(default, afterBatch: true);
+            if (_inbox.IsEmpty)
+            {
+                // Idle, then look again: an Enqueue that saw the driver busy just before must not be stranded.
+                Interlocked.Exchange(ref _driverState, 0);
+                if (_inboxClosed)
+                {
+                    _driverDone.TrySetResult();
+                }
+
+                if (_inbox.IsEmpty || Interlocked.CompareExchange(ref _driverState, 1, 0) != 0)
+                {
+                    return;
+                }
+            }
+
+            if (inline && round >= MaxInlineRounds)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(_driverWorkItem, preferLocal: false);
+                return;
+            }
         }
     }
 
@@ -521,7 +621,60 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             case WorkKind.Action:
                 work.Action!();
                 break;
+            case WorkKind.Sends:
+                Interlocked.Exchange(ref _sendsPending, 0);
+                try
+                {
+                    while (_sends.TryDequeue(out var send))
+                    {
+                        SendQueued(send);
+                    }
+                }
+                finally
+                {
+                    // Should a send throw, the rest must not wait for the next Send to be noticed.
+                    if (!_sends.IsEmpty && Interlocked.Exchange(ref _sendsPending, 1) == 0)
+                    {
+                        Enqueue(new Work(WorkKind.Sends));
+                    }
+                }
+
+                break;
+            case WorkKind.Releases:
+                Interlocked.Exchange(ref _releasesPending, 0);
+                while (_releases.TryDequeue(out var message))
+                {
+                    Manager?.Release(message);
+                }
+
+                break;
         }
+    }
+
+    private void SendQueued(in PendingSend send)
+    {
+        var channel = send.Channel;
+        channel.Dequeued(send.Length);
+        if (channel.Inner is not { } inner || Manager is not { } manager)
+        {
+            if (send.Rented is { } unsent)
+            {
+                ArrayPool<byte>.Shared.Return(unsent);
+            }
+
+            return;
+        }
+
+        if (send.Text is { } text)
+        {
+            manager.Send(inner, text);
+        }
+        else
+        {
+            manager.SendRented(inner, send.Rented!, send.Length);
+        }
+
+        _active.Add(channel);
     }
 
     /// <summary>After a batch of inputs: let SCTP act on time, deliver events, send its packets, refresh channels, re-arm the timer.</summary>
@@ -560,22 +713,18 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             next = s;
         }
 
-        // Re-arm only when the deadline moved: at high packet rates most batches leave it unchanged.
-        if (next == _armedAt)
+        // Re-arm only to fire earlier. Every SACK moves SCTP's retransmission and probe deadlines later and the delayed
+        // ack comes and goes with every other packet: re-arming for each (a timer-queue lock, and a wake-up of the
+        // timer thread when it moves earlier) cost more than the tick that an early firing wastes (the cores check
+        // their deadlines; the tick re-arms for the real one). A deadline that went away is left to fire the same way.
+        if (next is not { } at || (_armedAt is { } armed && armed <= at))
         {
             return;
         }
 
-        _armedAt = next;
-        if (next is { } at)
-        {
-            var due = at - Now;
-            _timer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
-        }
-        else
-        {
-            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
+        _armedAt = at;
+        var due = at - Now;
+        _timer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
     }
 
     private void PumpDtls() => PumpDtls(Now);
@@ -851,7 +1000,8 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             return;
         }
 
-        Enqueue(new Work(WorkKind.Datagram, batch));
+        // The receive thread runs the driver itself when it is idle (see the class remarks).
+        Enqueue(new Work(WorkKind.Datagram, batch), inline: true);
     }
 
     private void WakeUp()
@@ -1129,7 +1279,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         _signalingState = RtcSignalingState.Closed;
         _closed = true;
         _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _inbox.Writer.TryComplete();
+        _inboxClosed = true;
     }
 
     private void ThrowIfClosed()

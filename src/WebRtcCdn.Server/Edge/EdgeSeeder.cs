@@ -36,6 +36,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
     private readonly Lock _muxLock = new();
     private UdpMux? _mux;
     private long _accepted;
+    private long _uploadedByEnded;
     private int _livePeerConnections;
 
     /// <param name="time">Drives the sessions' idle and ping timers and the connect timeout (tests pass a fake clock); the RTC stack keeps real time.</param>
@@ -79,8 +80,11 @@ public sealed class EdgeSeeder : IAsyncDisposable
     /// <summary>Peers disconnected for sending a chunk that did not match the manifest.</summary>
     public long PeersDisconnectedForBadChunks => _peerPull.PeersDisconnectedForBadChunks;
 
-    /// <summary>Bytes uploaded over data channels by the live sessions.</summary>
-    public long BytesUploaded => _connections.Values.Sum(c => c.Session?.BytesUploaded ?? 0);
+    /// <summary>
+    /// Chunk bytes uploaded over data channels since start: ended sessions' and the live ones' (server egress as much
+    /// as the origin's HTTP bodies: the swarm bench reports both).
+    /// </summary>
+    public long BytesUploaded => Interlocked.Read(ref _uploadedByEnded) + _connections.Values.Sum(c => c.Session?.BytesUploaded ?? 0);
 
     /// <summary>The bound UDP endpoint (binds on first use).</summary>
     public IPEndPoint LocalEndPoint => Mux().LocalEndPoint;
@@ -281,6 +285,8 @@ public sealed class EdgeSeeder : IAsyncDisposable
 
         if (session is not null)
         {
+            // The session sends nothing more once removed: its count is final here (and kept in the edge's egress).
+            Interlocked.Add(ref _uploadedByEnded, session.BytesUploaded);
             await session.DisposeAsync().ConfigureAwait(false);
         }
 

@@ -90,6 +90,8 @@ public sealed class EdgeChurnTests : IAsyncLifetime
 
         Assert.Equal(0, edge.Connections);
         Assert.Equal(new EdgeUsage(0, 0, 0, 0, 0), edge.Usage); // sessions disposed, port routes gone, no bytes held
+        // What ended sessions sent stays in the edge's egress (the swarm bench reports it as server egress).
+        Assert.True(edge.BytesUploaded >= 2L * _edge.Content.Length, $"edge egress {edge.BytesUploaded} lost ended sessions' bytes");
     }
 
     private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>

@@ -1,15 +1,20 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace WebRtcCdn.Rtc.Sctp.Packet;
 
 /// <summary>
 /// CRC32c (Castagnoli) as SCTP uses it (RFC 9260 appendix A): initial value and final xor 0xFFFFFFFF,
 /// stored little-endian in the common header. BitOperations.Crc32C uses the SSE4.2 / ARMv8 instruction
-/// when present, eight bytes per step.
+/// when present, eight bytes per step. Both loops are compiled fully optimised at once: every byte of every packet
+/// passes through them twice (send and receive), and through tiered compilation they ran for seconds as unoptimised
+/// and then instrumented (dynamic PGO) code, 13% of a 16 KiB-message transfer's samples after a 64 MiB warm-up
+/// (perf, 2026-11-24 07:45 UTC); profile data has nothing to offer a CRC loop.
 /// </summary>
 internal static class Crc32c
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Compute(ReadOnlySpan<byte> data)
     {
         var crc = 0xFFFFFFFFu;
@@ -34,6 +39,7 @@ internal static class Crc32c
     }
 
     /// <summary>CRC of a packet whose checksum field (bytes 8..11) is taken as zero, without modifying it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint ComputePacket(ReadOnlySpan<byte> packet)
     {
         var crc = 0xFFFFFFFFu;
