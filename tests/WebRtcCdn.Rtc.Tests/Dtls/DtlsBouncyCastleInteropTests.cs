@@ -32,7 +32,10 @@ public class DtlsBouncyCastleInteropTests
         });
 
         var toServer = new BlockingCollection<byte[]>();
-        using var bcSide = new DtlsHandshakeTransport(1200, d => { toServer.Add(d); wake.Release(); });
+        var log = new ConcurrentQueue<string>();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        static string Describe(byte[] d) => $"{d.Length}B rec{d[0]} hs{(d.Length > 13 && d[0] == 22 ? d[13] : -1)} epoch{(d.Length > 4 ? (d[3] << 8) | d[4] : -1)}";
+        using var bcSide = new DtlsHandshakeTransport(1200, d => { log.Enqueue($"{sw.ElapsedMilliseconds} bc->srv {Describe(d)}"); toServer.Add(d); wake.Release(); });
         var authenticator = new DtlsPeerAuthenticator([RtcCertificate.Default.Fingerprint]);
         var client = new DtlsClientPeer(new DtlsCrypto(), clientCertificate, authenticator, 1000, 30_000, null);
         server.Start(TimeSpan.Zero);
@@ -53,11 +56,13 @@ public class DtlsBouncyCastleInteropTests
         {
             while (toServer.TryTake(out var d))
             {
+                log.Enqueue($"{sw.ElapsedMilliseconds} srv handles {Describe(d)} state {server.State}");
                 server.HandleDatagram(d, TimeSpan.Zero);
             }
 
             while (server.PollTransmit() is { } d)
             {
+                log.Enqueue($"{sw.ElapsedMilliseconds} srv->bc {Describe(d.ToArray())}");
                 bcSide.Enqueue(d.ToArray());
             }
 
@@ -75,7 +80,7 @@ public class DtlsBouncyCastleInteropTests
             Pump();
             if (!connect.IsCompleted || server.State == DtlsState.Connecting)
             {
-                Assert.True(wake.Wait(DtlsTestLink.Guard));
+                Assert.True(wake.Wait(DtlsTestLink.Guard), $"stalled: connect {connect.Status} server {server.State}\n" + string.Join("\n", log));
             }
         }
 
