@@ -145,6 +145,7 @@ public sealed class Downloader : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(session);
         session.RemoteHaveReceived += (_, _) => Wake(); // a chunk a peer now holds is not taken from HTTP
+        _ = session.Ready.ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _ = session.Closed.ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         lock (_peersLock)
         {
@@ -257,7 +258,9 @@ public sealed class Downloader : IAsyncDisposable
             using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var timer = Task.Delay(recheck > TimeSpan.Zero ? recheck : TimeSpan.Zero, _options.Time, stopWaiting.Token);
             Task[] waitOn = [.. inFlight.Keys, wake.Task, timer];
-            var woken = await Task.WhenAny(waitOn).ConfigureAwait(false);
+
+            // The grace may have ended between reading it and arming the timer (a fake clock advanced meanwhile): go on.
+            var woken = holdUntil is { } end && Now >= end ? wake.Task : await Task.WhenAny(waitOn).ConfigureAwait(false);
             await stopWaiting.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             if (woken is not Task<Fetched> finished)
