@@ -13,7 +13,7 @@ namespace WebRtcCdn.Bench.Rtc;
 /// RtcPeerConnection end to end over loopback UDP: handshake time (CreateOffer to both connected) and handshakes/s
 /// a lite server on one shared port sustains; data-channel throughput C#&lt;-&gt;C# and C#&lt;-&gt;Chromium
 /// (64 MiB each way at once in 16/64/256 KiB messages), CPU seconds per MB, setup time and ping RTT.
-/// Usage: rtc [handshakes|throughput|chromium|all] (default all).
+/// Usage: rtc [handshakes|throughput|chromium|phases|all] (default all).
 /// </summary>
 public sealed class RtcBench : IBenchSuite
 {
@@ -35,6 +35,12 @@ public sealed class RtcBench : IBenchSuite
         {
             await HandshakesAsync().ConfigureAwait(false);
             await ServerHandshakesAsync().ConfigureAwait(false);
+        }
+
+        if (what == "phases")
+        {
+            // "rtc phases [runs]": per-step timeline of connection setup (not part of "all").
+            await RtcSetupPhases.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50).ConfigureAwait(false);
         }
 
         if (what is "all" or "throughput")

@@ -1,6 +1,5 @@
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using WebRtcCdn.Rtc.Certificates;
 
 namespace WebRtcCdn.Rtc.Dtls;
@@ -53,7 +52,8 @@ internal sealed class DtlsClientPeer(DtlsCrypto crypto, RtcCertificate certifica
 
     private void VerifyServer(Certificate serverCertificate) => authenticator.Verify(serverCertificate);
 
-    private BcDefaultTlsCredentialedSigner CreateSigner() =>
-        new(new TlsCryptoParameters(m_context), crypto, certificate.PrivateKey, certificate.Chain,
+    // Signed by .NET's OpenSSL-backed ECDsa (DtlsEcdsaSigner), not BouncyCastle's managed EC code.
+    private DefaultTlsCredentialedSigner CreateSigner() =>
+        new(new TlsCryptoParameters(m_context), new DtlsEcdsaSigner(certificate.SigningKey), certificate.Chain,
             new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
 }

@@ -7,7 +7,8 @@ using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 namespace WebRtcCdn.Rtc.Dtls;
 
 /// <summary>
-/// BouncyCastle's crypto with one hook: when the handshake creates the epoch-1 cipher we derive the same key block
+/// BouncyCastle's crypto with two hooks: peer certificates verify ECDSA signatures with .NET's OpenSSL-backed ECDsa
+/// (<see cref="DtlsCertificate"/>), and when the handshake creates the epoch-1 cipher we derive the same key block
 /// ourselves (PRF(master_secret, "key expansion", server_random + client_random), RFC 5246 sec. 6.3) so the record
 /// layer after the handshake can run on .NET's AesGcm. BC keeps its own cipher for its Finished message.
 /// </summary>
@@ -19,12 +20,27 @@ internal sealed class DtlsCrypto : BcTlsCrypto
     public DtlsCrypto()
         : base(SharedRandom)
     {
+        PreparedX25519 = new DtlsPreparedX25519(this);
+    }
+
+    /// <summary>The X25519 ephemeral key pair this handshake will use, made while the handshake thread waits anyway.</summary>
+    public DtlsPreparedX25519 PreparedX25519 { get; }
+
+    /// <summary>X25519 (what Chrome, pion and BouncyCastle all put first) uses the prepared key pair.</summary>
+    public override TlsECDomain CreateECDomain(TlsECConfig ecConfig)
+    {
+        ArgumentNullException.ThrowIfNull(ecConfig);
+        return ecConfig.NamedGroup == NamedGroup.x25519 ? PreparedX25519.CreateDomain() : base.CreateECDomain(ecConfig);
     }
 
     /// <summary>Set once the handshake has derived its keys.</summary>
     public DtlsKeyMaterial? Keys { get; private set; }
 
     public int CipherSuite { get; private set; }
+
+    /// <summary>X.509 peer certificates whose ECDSA signatures .NET's OpenSSL-backed ECDsa checks (<see cref="DtlsCertificate"/>).</summary>
+    public override TlsCertificate CreateCertificate(short type, byte[] encoding) =>
+        type == CertificateType.X509 ? new DtlsCertificate(this, encoding) : base.CreateCertificate(type, encoding);
 
     public override TlsCipher CreateCipher(TlsCryptoParameters cryptoParams, int encryptionAlgorithm, int macAlgorithm)
     {

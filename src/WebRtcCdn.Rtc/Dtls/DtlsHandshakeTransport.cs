@@ -1,12 +1,13 @@
-using System.Collections.Concurrent;
 using Org.BouncyCastle.Tls;
 
 namespace WebRtcCdn.Rtc.Dtls;
 
 /// <summary>
 /// The <see cref="DatagramTransport"/> BouncyCastle's blocking handshake runs on. Inbound datagrams are handed over
-/// through a bounded blocking queue (the handshake thread sleeps in the kernel until one arrives or BC's retransmit
-/// timer expires, never polls); outbound ones go to the endpoint's transmit queue. It also watches what BC sends so
+/// through a bounded queue under a monitor (the handshake thread sleeps in <see cref="Monitor.Wait(object, int)"/> until
+/// one arrives or BC's retransmit timer expires, never polls and never spins: a BlockingCollection's SemaphoreSlim
+/// spun, with Thread.Yield, for about as much CPU as the handshake's cryptography on every wait); outbound ones go to
+/// the endpoint's transmit queue. It also watches what BC sends so
 /// that the endpoint can take over afterwards: the last epoch-1 sequence number and the final flight.
 /// </summary>
 internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]> transmit) : DatagramTransport, IDisposable
@@ -18,8 +19,9 @@ internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]>
     /// <summary>Largest record we accept: 2^14 plaintext + 2048 expansion + header (RFC 6347 sec. 4.1).</summary>
     private const int ReceiveLimit = DtlsRecord.MaxCiphertextLength + DtlsRecord.HeaderLength;
 
-    private readonly BlockingCollection<byte[]> _inbound = new(new ConcurrentQueue<byte[]>(), InboundCapacity);
-    private readonly CancellationTokenSource _closed = new();
+    private readonly Queue<byte[]> _inbound = new();
+    private readonly object _gate = new(); // a monitor, not a Lock: Receive waits on it with Monitor.Wait
+    private volatile bool _closed;
     private readonly List<byte[]> _lastFlight = [];
     private bool _flightOpen;
     private ulong _nextEpoch1Sequence;
@@ -30,37 +32,44 @@ internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]>
     /// <summary>Datagrams of BC's last flight (valid once the handshake thread has finished).</summary>
     public IReadOnlyList<byte[]> LastFlight => _lastFlight;
 
+    /// <summary>Run once on the handshake thread, the first time BouncyCastle waits for a datagram that has not arrived
+    /// yet (a server before the ClientHello, a client after sending it): work that would otherwise sit on the critical path.</summary>
+    public Action? OnFirstWait { get; set; }
+
     /// <summary>Queues a datagram for the handshake; false (dropped) when the queue is full or closed.</summary>
     public bool Enqueue(byte[] datagram)
     {
-        try
+        lock (_gate)
         {
-            return !_closed.IsCancellationRequested && _inbound.TryAdd(datagram);
-        }
-        catch (InvalidOperationException)
-        {
-            return false; // completed
+            if (_closed || _inbound.Count >= InboundCapacity)
+            {
+                return false;
+            }
+
+            _inbound.Enqueue(datagram);
+            Monitor.Pulse(_gate);
+            return true;
         }
     }
 
     /// <summary>Takes what BC did not read (called after the handshake thread has finished).</summary>
     public List<byte[]> DrainUnread()
     {
-        var rest = new List<byte[]>();
-        while (_inbound.TryTake(out var datagram))
+        lock (_gate)
         {
-            rest.Add(datagram);
+            var rest = _inbound.ToList();
+            _inbound.Clear();
+            return rest;
         }
-
-        return rest;
     }
 
     /// <summary>Unblocks and fails the handshake thread; later sends are dropped.</summary>
     public void Abort()
     {
-        if (!_closed.IsCancellationRequested)
+        lock (_gate)
         {
-            _closed.Cancel();
+            _closed = true;
+            Monitor.PulseAll(_gate);
         }
     }
 
@@ -72,18 +81,49 @@ internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]>
 
     public int Receive(Span<byte> buffer, int waitMillis)
     {
-        byte[]? datagram;
-        try
+        if (OnFirstWait is { } firstWait)
         {
-            // BC: waitMillis 0 means wait forever; -1 is returned on timeout and makes BC retransmit.
-            if (!_inbound.TryTake(out datagram, waitMillis == 0 ? Timeout.Infinite : waitMillis, _closed.Token))
+            OnFirstWait = null;
+            bool empty;
+            lock (_gate)
             {
-                return -1;
+                empty = _inbound.Count == 0;
+            }
+
+            if (empty)
+            {
+                firstWait();
             }
         }
-        catch (OperationCanceledException)
+
+        byte[] datagram;
+        lock (_gate)
         {
-            throw new TlsFatalAlert(AlertDescription.user_canceled, "DTLS endpoint closed during the handshake");
+            // BC: waitMillis 0 means wait forever; -1 is returned on timeout and makes BC retransmit.
+            var deadline = waitMillis == 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
+            while (!_closed && _inbound.Count == 0)
+            {
+                var left = deadline == long.MaxValue ? Timeout.Infinite : (int)Math.Max(0, deadline - Environment.TickCount64);
+                if (left == 0 || !Monitor.Wait(_gate, left))
+                {
+                    if (_inbound.Count == 0 && !_closed)
+                    {
+                        return -1;
+                    }
+                }
+            }
+
+            if (_closed)
+            {
+                throw new TlsFatalAlert(AlertDescription.user_canceled, "DTLS endpoint closed during the handshake");
+            }
+
+            datagram = _inbound.Dequeue();
+        }
+
+        if (PeerConnection.SetupTrace.Sink is not null)
+        {
+            PeerConnection.SetupTrace.Mark(this, "bc receives " + datagram.Length + " B");
         }
 
         // The next thing BC sends starts a new flight.
@@ -97,7 +137,7 @@ internal sealed class DtlsHandshakeTransport(int maxDatagramSize, Action<byte[]>
 
     public void Send(ReadOnlySpan<byte> buffer)
     {
-        if (_closed.IsCancellationRequested)
+        if (_closed)
         {
             return;
         }

@@ -1,6 +1,5 @@
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using WebRtcCdn.Rtc.Certificates;
 
 namespace WebRtcCdn.Rtc.Dtls;
@@ -16,8 +15,9 @@ internal sealed class DtlsServerPeer(DtlsCrypto crypto, RtcCertificate certifica
     // DefaultTlsServer's stock list has no ECDHE_ECDSA suite; BC would then pick ECDHE_RSA and fail.
     protected override int[] GetSupportedCipherSuites() => DtlsCipherSuites.Supported;
 
+    // Signed by .NET's OpenSSL-backed ECDsa (DtlsEcdsaSigner), not BouncyCastle's managed EC code.
     protected override TlsCredentialedSigner GetECDsaSignerCredentials() =>
-        new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(m_context), crypto, certificate.PrivateKey, certificate.Chain,
+        new DefaultTlsCredentialedSigner(new TlsCryptoParameters(m_context), new DtlsEcdsaSigner(certificate.SigningKey), certificate.Chain,
             new SignatureAndHashAlgorithm(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa));
 
     // Without a CertificateRequest Chromium connects unauthenticated; ask for a certificate so the browser proves the

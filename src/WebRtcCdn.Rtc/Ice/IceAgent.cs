@@ -687,6 +687,11 @@ public sealed class IceAgent
 
         _nominating = best;
         Trigger(best, true);
+        // The nominating check goes out now instead of at the next Ta slot (up to Ta = 50 ms later, which was most of
+        // the time to "connected" on a fast path): one request on a pair that has just proved to work. Ta paces checks
+        // of untested pairs so that many candidates do not burst onto the network (RFC 8445 sec. 14.2); this is not that.
+        _nextCheckAt = now;
+        SendPacedCheck(now);
     }
 
     private void Trigger(IceCandidatePair pair, bool useCandidate)

@@ -171,6 +171,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     public Task<RtcSessionDescription> CreateOfferAsync() => RunAsync(() =>
     {
         ThrowIfClosed();
+        SetupTrace.Mark(this, "createOffer");
         IsOfferer = true;
         var offer = DataChannelDescription.CreateOffer(_localParameters);
         offer = WithMaxMessageSize(offer);
@@ -277,6 +278,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             _remoteDescription = parsed;
             SetSignaling(RtcSignalingState.Stable);
             StartTransports();
+        }
+
+        if (SetupTrace.Sink is not null)
+        {
+            SetupTrace.Mark(this, "remote description " + description.Type);
         }
 
         Interlocked.Exchange(ref _remoteMaxMessageSize, Math.Min(parsed.EffectiveMaxMessageSize, int.MaxValue));
@@ -578,6 +584,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     var now = Now;
                     for (var i = 0; i < batch.Count; i++)
                     {
+                        if (SetupTrace.Sink is not null && _dtls?.State != DtlsState.Connected)
+                        {
+                            SetupTrace.Mark(this, "dtls in " + batch[i].Length + " B, first record type " + batch[i][0]);
+                        }
+
                         if (_dtls is null)
                         {
                             if (_early.Count < MaxEarlyDatagrams && !_closed)
@@ -727,6 +738,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
 
         while (dtls.PollTransmit() is { } d)
         {
+            if (SetupTrace.Sink is not null && dtls.State != DtlsState.Connected)
+            {
+                SetupTrace.Mark(this, "dtls out " + d.Length + " B, first record type " + d.Span[0]);
+            }
+
             if (_transport?.Send(d.Span) != true && _unsent.Count < MaxEarlyDatagrams)
             {
                 // Our answer to an early ClientHello, before our own checks found a pair (the offerer learns the
@@ -743,6 +759,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     OnDtlsConnected();
                     break;
                 case DtlsEventKind.ApplicationData:
+                    if (SetupTrace.Sink is not null && e.Data.Length > 12)
+                    {
+                        SetupTrace.Mark(this, "sctp in chunk " + e.Data.Span[12]);
+                    }
+
                     _sctp?.HandleInboundPacket(e.Data.Span, now);
                     break;
                 case DtlsEventKind.Closed:
@@ -796,6 +817,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                     break;
                 }
 
+                if (SetupTrace.Sink is not null && n > 12)
+                {
+                    SetupTrace.Mark(this, "sctp out chunk " + free[DtlsEndpoint.ApplicationDataOffset + 12]);
+                }
+
                 var length = dtls.ProtectApplicationDataInPlace(free, n);
                 if (length > 0)
                 {
@@ -844,6 +870,11 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                         wrapper.Attach(e.Channel);
                         _wrappers[e.Channel] = wrapper;
                         OnDataChannel?.Invoke(wrapper);
+                    }
+
+                    if (SetupTrace.Sink is not null)
+                    {
+                        SetupTrace.Mark(this, "channel open" + (e.Remote ? " (remote)" : string.Empty));
                     }
 
                     wrapper?.SetOpen();
@@ -929,6 +960,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         });
         SetGathering(RtcIceGatheringState.Gathering);
         _transport.Start(_config.HostAddresses);
+        SetupTrace.Mark(this, "ice started");
     }
 
     private UdpMux BindOwnSocket()
@@ -998,11 +1030,17 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 OnIceCandidate?.Invoke(new RtcIceCandidate(null, _localDescription?.Mid ?? "0", 0));
                 break;
             case IceSelectedPairChangedEvent:
+                SetupTrace.Mark(this, "ice selected pair");
                 FlushUnsent();
                 StartDtlsIfReady();
                 break;
             case IceStateChangedEvent s:
                 _iceState = s.State;
+                if (SetupTrace.Sink is not null)
+                {
+                    SetupTrace.Mark(this, "ice " + s.State);
+                }
+
                 OnIceConnectionStateChange?.Invoke(s.State);
                 if (s.State == IceConnectionState.Connected)
                 {
@@ -1061,6 +1099,8 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         }
         else
         {
+            // The client's handshake thread is made now, while ICE checks: starting it is then only a wake-up.
+            _dtls.Prepare();
             StartDtlsIfReady();
         }
     }
@@ -1073,6 +1113,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         }
 
         _dtlsStarted = true;
+        SetupTrace.Mark(this, "dtls client start");
         _dtls.Start(Now);
         PumpDtls();
     }
@@ -1093,6 +1134,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private void OnDtlsConnected()
     {
         // Chrome sends INIT whatever its DTLS role; both sides connect and the association handles the collision.
+        SetupTrace.Mark(this, "dtls connected");
         _sctp!.Connect(Now);
         UpdateConnectionState();
     }
@@ -1180,6 +1222,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         switch (state)
         {
             case RtcPeerConnectionState.Connected:
+                SetupTrace.Mark(this, "connected");
                 _connectedTcs.TrySetResult();
                 break;
             case RtcPeerConnectionState.Failed or RtcPeerConnectionState.Closed:

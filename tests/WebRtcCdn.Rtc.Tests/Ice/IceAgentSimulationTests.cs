@@ -58,6 +58,21 @@ public class IceAgentSimulationTests
     }
 
     [Fact]
+    public void The_controlling_agent_nominates_as_soon_as_its_check_succeeds_not_at_the_next_Ta_slot()
+    {
+        // 1 ms each way, the default Ta of 50 ms: check + response, then the nominating check + response, is ~4 ms.
+        // Waiting for the next Ta slot before nominating made it ~52 ms.
+        var (net, a, b) = Start(3, Opts(true, 31), Opts(false, 32), link: LinkConditions.Perfect);
+        var start = net.Now;
+        Signal(a, b, net.Now);
+        Signal(b, a, net.Now);
+        Assert.True(net.RunUntil(() => Connected(a) && Connected(b), TimeSpan.FromSeconds(10)));
+        Assert.InRange(net.Now - start, TimeSpan.Zero, new IceAgentOptions().Ta - TimeSpan.FromMilliseconds(1));
+        Assert.True(a.Agent.SelectedPair is not null && b.Agent.SelectedPair is not null);
+        AssertDataFlows(net, a, b);
+    }
+
+    [Fact]
     public void Full_agents_connect_select_the_same_pair_and_exchange_data()
     {
         var (net, a, b) = Start(1, Opts(true, 11), Opts(false, 12));
