@@ -27,13 +27,6 @@ internal static class FetchCommand
     /// <summary>How long to try the edge before going on with HTTP alone: ICE + DTLS + SCTP take well under a second when reachable.</summary>
     private static readonly TimeSpan EdgeConnectTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>
-    /// After joining, the download waits at most this long for the first candidate's HELLO before HTTP may start, so
-    /// chunks a peer holds are not fetched from the origin meanwhile. 10 s, as the direct edge connection's timeout: on a
-    /// loaded machine a connection takes seconds, and the wait ends at the first HELLO anyway.
-    /// </summary>
-    private static readonly TimeSpan PeerGrace = EdgeConnectTimeout;
-
     public static Command Create()
     {
         var source = new Argument<string>("source") { Description = "A content URL (http://host:port/content/<id>) or a 64-hex-digit content id (with --server)" };
@@ -108,7 +101,7 @@ internal static class FetchCommand
             await using var downloader = await Downloader.OpenAsync(http, options, cancellationToken).ConfigureAwait(false);
             if (p2p && downloader.Progress.ChunksDone < downloader.Manifest.ChunkCount)
             {
-                swarm = await SwarmMembership.JoinAsync(options.Origin, downloader.Manifest, downloader.ChunkSource, token, () => downloader.Progress.ChunksDone < downloader.Manifest.ChunkCount, downloader.AddPeer, PeerGrace, cancellationToken).ConfigureAwait(false);
+                swarm = await SwarmMembership.JoinAsync(options.Origin, downloader.Manifest, downloader.ChunkSource, token, () => downloader.Progress.ChunksDone < downloader.Manifest.ChunkCount, downloader, cancellationToken).ConfigureAwait(false);
                 if (swarm is null || !swarm.HasEdge)
                 {
                     edge = await ConnectEdgeAsync(http, options, downloader, token, cancellationToken).ConfigureAwait(false);

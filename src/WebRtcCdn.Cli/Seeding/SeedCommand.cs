@@ -120,7 +120,7 @@ internal static class SeedCommand
                 MaxPeers = seed.MaxPeers,
                 Session = new Core.Peers.PeerSessionOptions { UploadBytesPerSecond = seed.UploadLimit },
             };
-            await using var swarm = await SwarmMembership.JoinAsync(seed.Origin, manifest, source, seed.JoinToken, () => false, _ => { }, TimeSpan.Zero, cancellationToken, required: true, options).ConfigureAwait(false);
+            await using var swarm = await SwarmMembership.JoinAsync(seed.Origin, manifest, source, seed.JoinToken, () => false, null, cancellationToken, required: true, options).ConfigureAwait(false);
             swarm!.Swarm.Problem += problem => Console.Error.WriteLine($"webrtc-cdn seed: {problem}");
             await Console.Out.WriteLineAsync($"seeding {id}  {manifest.Name}  {manifest.Size} bytes  {manifest.ChunkCount} chunks  as peer {swarm.Signaling.PeerId}; Ctrl+C to stop").ConfigureAwait(false);
             await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using WebRtcCdn.Core.Content;
 using WebRtcCdn.Core.Peers;
+using WebRtcCdn.Core.Scheduling;
 using WebRtcCdn.Core.Signaling;
 using WebRtcCdn.Core.Signaling.Client;
 using WebRtcCdn.Core.Swarming;
@@ -28,13 +29,14 @@ internal sealed class SwarmMembership : IAsyncDisposable
     public bool HasEdge => Candidates.Any(c => c.Role == PeerRole.Edge);
 
     /// <summary>
-    /// Connects to the server's signaling, joins the content's swarm (role native) and offers to the candidates; waits
-    /// up to <paramref name="grace"/> for the first peer's HELLO when a candidate holds chunks. Null when signaling cannot be used
-    /// (unreachable, refused): the caller goes on without the swarm. Throws <see cref="SignalingClientException"/> only
-    /// when <paramref name="required"/> is set.
+    /// Connects to the server's signaling, joins the content's swarm (role native) and offers to the candidates. With a
+    /// <paramref name="downloader"/>, each session that said HELLO becomes its peer, and the candidates worth waiting for
+    /// (the edge, any holding chunks) are expected by it: it keeps chunks off HTTP until they said HELLO or failed, within
+    /// its peer grace. Null when signaling cannot be used (unreachable, refused): the caller goes on without the swarm.
+    /// Throws <see cref="SignalingClientException"/> only when <paramref name="required"/> is set.
     /// </summary>
     public static async Task<SwarmMembership?> JoinAsync(
-        Uri server, Manifest manifest, IChunkSource source, string? token, Func<bool> wantsPeers, Action<PeerSession> onSession, TimeSpan grace,
+        Uri server, Manifest manifest, IChunkSource source, string? token, Func<bool> wantsPeers, Downloader? downloader,
         CancellationToken cancellationToken, bool required = false, NativeSwarmOptions? options = null)
     {
         var signaling = new NativeSignalingClient(server);
@@ -48,19 +50,15 @@ internal sealed class SwarmMembership : IAsyncDisposable
             }
 
             swarm = new NativeSwarm(signaling, manifest, source, options ?? new NativeSwarmOptions { Token = token }) { WantsPeers = wantsPeers };
-            var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            swarm.SessionReady += (session, _) =>
+            if (downloader is not null)
             {
-                onSession(session);
-                first.TrySetResult();
-            };
-            var candidates = await swarm.StartAsync(cancellationToken).ConfigureAwait(false);
-            if (candidates.Any(c => c.Chunks > 0) && grace > TimeSpan.Zero)
-            {
-                // A bound on the wait, not a sleep: it ends at the first HELLO.
-                await Task.WhenAny(first.Task, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
+                swarm.SessionReady += downloader.AddPeer;
+                swarm.PeerGone += downloader.PeerFailed;
             }
 
+            var candidates = await swarm.StartAsync(cancellationToken).ConfigureAwait(false);
+            var linked = swarm;
+            downloader?.ExpectPeers(candidates.Where(c => (c.Role == PeerRole.Edge || c.Chunks > 0) && linked.IsLinked(c.PeerId)).Select(c => c.PeerId));
             return new SwarmMembership(signaling, swarm, candidates);
         }
         catch (Exception e) when (!required && (e is SignalingClientException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)))

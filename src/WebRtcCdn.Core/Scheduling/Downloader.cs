@@ -22,10 +22,15 @@ public sealed class Downloader : IAsyncDisposable
     private readonly bool[] _done;
     private readonly List<PeerSlot> _peers = [];
     private readonly Lock _peersLock = new();
-    private readonly SemaphoreSlim _peerAdded = new(0);
+    private readonly SwarmGrace _grace;
+    private readonly long _started;
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _fromPeers;
     private long _fromHttp;
     private readonly long _resumed;
+
+    /// <summary>With nothing else to wake it, the scheduler looks again this often: 1 s, a safety net for a missed wake-up.</summary>
+    private static readonly TimeSpan IdleRecheck = TimeSpan.FromSeconds(1);
 
     private Downloader(HttpClient http, DownloaderOptions options, Manifest manifest, SafeFileHandle file, bool[] done, long resumed)
     {
@@ -35,6 +40,8 @@ public sealed class Downloader : IAsyncDisposable
         _file = file;
         _done = done;
         _resumed = resumed;
+        _grace = new SwarmGrace(options.PeerGrace);
+        _started = options.Time.GetTimestamp();
         ChunkSource = new PartialFileSource(this);
     }
 
@@ -133,15 +140,54 @@ public sealed class Downloader : IAsyncDisposable
     }
 
     /// <summary>Adds a peer (its session is started by the caller). Any time, also while running.</summary>
-    public void AddPeer(PeerSession session)
+    /// <param name="peerId">The swarm's id for it, when it was <see cref="ExpectPeers"/>ed: it is no longer waited for.</param>
+    public void AddPeer(PeerSession session, string? peerId = null)
     {
         ArgumentNullException.ThrowIfNull(session);
+        session.RemoteHaveReceived += (_, _) => Wake(); // a chunk a peer now holds is not taken from HTTP
+        _ = session.Ready.ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = session.Closed.ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         lock (_peersLock)
         {
             _peers.Add(new PeerSlot(session));
+            if (peerId is not null)
+            {
+                _grace.Settle(peerId);
+            }
         }
 
-        _peerAdded.Release();
+        Wake();
+    }
+
+    /// <summary>
+    /// Swarm candidates that are connecting: until each was added (<see cref="AddPeer"/>) or failed
+    /// (<see cref="PeerFailed"/>), for at most <see cref="DownloaderOptions.PeerGrace"/> from the first call, no chunk is
+    /// fetched over HTTP, so what they hold comes from them.
+    /// </summary>
+    public void ExpectPeers(IEnumerable<string> peerIds)
+    {
+        ArgumentNullException.ThrowIfNull(peerIds);
+        lock (_peersLock)
+        {
+            foreach (var id in peerIds)
+            {
+                _grace.Expect(id, Now);
+            }
+        }
+
+        Wake();
+    }
+
+    /// <summary>An expected candidate will not come (its connection failed, it left): HTTP need not wait for it.</summary>
+    public void PeerFailed(string peerId)
+    {
+        ArgumentNullException.ThrowIfNull(peerId);
+        lock (_peersLock)
+        {
+            _grace.Settle(peerId);
+        }
+
+        Wake();
     }
 
     public DownloadProgress Progress => new(Manifest.Size, Interlocked.Read(ref _fromPeers), Interlocked.Read(ref _fromHttp), _resumed, _done.Count(d => d), Manifest.ChunkCount);
@@ -157,8 +203,21 @@ public sealed class Downloader : IAsyncDisposable
         progress?.Report(Progress);
         while (true)
         {
+            var wake = _wake;
+            if (wake.Task.IsCompleted)
+            {
+                _ = Interlocked.CompareExchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), wake);
+                wake = _wake;
+            }
+
+            TimeSpan? holdUntil;
+            lock (_peersLock)
+            {
+                holdUntil = _grace.Deadline(Now);
+            }
+
             // Schedule: chunks in order (a viewer streams from the front); a peer holding it when one is free,
-            // the origin when no live peer holds it.
+            // the origin when no live peer holds it and no expected candidate is still connecting.
             for (var i = 0; i < _done.Length; i++)
             {
                 if (_done[i] || started[i])
@@ -173,7 +232,7 @@ public sealed class Downloader : IAsyncDisposable
                     started[i] = true;
                     inFlight[FromPeerAsync(peer, i, cancellationToken)] = i;
                 }
-                else if (!_options.DisableHttpChunks && httpInFlight < _options.MaxHttpConcurrency && !AnyLivePeerHas(i, excluded.GetValueOrDefault(i)))
+                else if (holdUntil is null && !_options.DisableHttpChunks && httpInFlight < _options.MaxHttpConcurrency && !AnyLivePeerHas(i, excluded.GetValueOrDefault(i)))
                 {
                     httpInFlight++;
                     started[i] = true;
@@ -188,17 +247,27 @@ public sealed class Downloader : IAsyncDisposable
                     break;
                 }
 
-                if (!HasLivePeers() && (!_options.DisableHttpChunks || Snapshot().Length > 0))
+                if (holdUntil is null && !HasLivePeers() && (!_options.DisableHttpChunks || Snapshot().Length > 0))
                 {
                     throw new DownloadException(DownloadFailure.Failed, "no source left for the missing chunks");
                 }
+            }
 
-                // Nothing to do until a peer arrives or announces a chunk.
-                await _peerAdded.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            // Wait for a transfer, a peer (added, failed, closed, a HAVE), the end of the grace, or the idle re-check.
+            var recheck = holdUntil is { } until && until - Now < IdleRecheck ? until - Now : IdleRecheck;
+            using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var timer = Task.Delay(recheck > TimeSpan.Zero ? recheck : TimeSpan.Zero, _options.Time, stopWaiting.Token);
+            Task[] waitOn = [.. inFlight.Keys, wake.Task, timer];
+
+            // The grace may have ended between reading it and arming the timer (a fake clock advanced meanwhile): go on.
+            var woken = holdUntil is { } end && Now >= end ? wake.Task : await Task.WhenAny(waitOn).ConfigureAwait(false);
+            await stopWaiting.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (woken is not Task<Fetched> finished)
+            {
                 continue;
             }
 
-            var finished = await Task.WhenAny(inFlight.Keys).ConfigureAwait(false);
             var index = inFlight[finished];
             inFlight.Remove(finished);
             started[index] = false;
@@ -272,8 +341,12 @@ public sealed class Downloader : IAsyncDisposable
             await peer.Session.DisposeAsync().ConfigureAwait(false);
         }
 
-        _peerAdded.Dispose();
     }
+
+    /// <summary>Monotonic time since this download was opened (the grace's clock).</summary>
+    private TimeSpan Now => _options.Time.GetElapsedTime(_started);
+
+    private void Wake() => _wake.TrySetResult();
 
     private PeerSlot? PickPeer(int index, HashSet<PeerSlot>? excluded)
     {

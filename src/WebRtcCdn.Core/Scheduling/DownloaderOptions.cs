@@ -23,4 +23,13 @@ public sealed class DownloaderOptions
 
     /// <summary>Never use HTTP for chunks (tests that prove bytes came over peers; a swarm-only client).</summary>
     public bool DisableHttpChunks { get; init; }
+
+    /// <summary>
+    /// How long HTTP waits for the swarm's candidates (<see cref="Downloader.ExpectPeers"/>) to say HELLO: 10 s. On a loaded
+    /// machine a WebRTC connection takes seconds; the wait ends as soon as every expected candidate arrived or failed.
+    /// </summary>
+    public TimeSpan PeerGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The clock of the peer grace and of the idle re-check (a fake one in tests).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -64,11 +64,17 @@ public sealed class NativeSwarm : IAsyncDisposable
     /// <summary>A peer's session is open and its HELLO arrived (raised on a pool thread).</summary>
     public event Action<PeerSession, string>? SessionReady;
 
+    /// <summary>A peer's connection ended or failed (before or after its HELLO); raised once per connection, not for one replaced in glare.</summary>
+    public event Action<string>? PeerGone;
+
     /// <summary>Problems worth a log line (a refused offer, a failed connection); the swarm carries on.</summary>
     public event Action<string>? Problem;
 
     /// <summary>Peer connections being set up or open.</summary>
     public int Links => _links.Count;
+
+    /// <summary>Whether a connection to this peer is being set up or open.</summary>
+    public bool IsLinked(string peerId) => _links.ContainsKey(peerId);
 
     /// <summary>Open sessions.</summary>
     public IReadOnlyList<PeerSession> Sessions => [.. _links.Values.Select(l => l.Session).OfType<PeerSession>().Where(s => !s.IsClosed)];
@@ -273,7 +279,7 @@ public sealed class NativeSwarm : IAsyncDisposable
                         return;
                     }
 
-                    Remove(existing, "glare");
+                    Remove(existing, "glare", replaced: true);
                 }
                 else if (_links.Count >= _options.MaxPeers)
                 {
@@ -341,12 +347,16 @@ public sealed class NativeSwarm : IAsyncDisposable
         Remove(link, reason);
     }
 
-    private void Remove(Link link, string reason)
+    private void Remove(Link link, string reason, bool replaced = false)
     {
         if (_links.TryRemove(new KeyValuePair<string, Link>(link.RemoteId, link)))
         {
             Interlocked.Add(ref _uploadedByEnded, link.Session?.BytesUploaded ?? 0);
             Interlocked.Exchange(ref _haveDirty, 1);
+            if (!replaced && !_stop.IsCancellationRequested)
+            {
+                PeerGone?.Invoke(link.RemoteId);
+            }
         }
 
         if (!_stop.IsCancellationRequested && reason.Length > 0)

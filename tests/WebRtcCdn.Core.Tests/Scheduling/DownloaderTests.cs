@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using WebRtcCdn.Core.Content;
 using WebRtcCdn.Core.Peers;
 using WebRtcCdn.Core.Scheduling;
@@ -14,6 +15,7 @@ public sealed class DownloaderTests : IAsyncLifetime
     private TestServer _server = null!;
     private byte[] _content = null!;
     private ContentId _id;
+    private readonly List<PeerSession> _servers = [];
 
     public async Task InitializeAsync()
     {
@@ -37,12 +39,17 @@ public sealed class DownloaderTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var s in _servers)
+        {
+            await s.DisposeAsync();
+        }
+
         await _server.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
 
-    private DownloaderOptions Options(string name, bool noHttp = false) =>
-        new() { Origin = _server.BaseUri, ContentId = _id, OutputPath = Path.Combine(_dir, name), DisableHttpChunks = noHttp };
+    private DownloaderOptions Options(string name, bool noHttp = false, TimeProvider? time = null) =>
+        new() { Origin = _server.BaseUri, ContentId = _id, OutputPath = Path.Combine(_dir, name), DisableHttpChunks = noHttp, Time = time ?? TimeProvider.System };
 
     [Fact]
     public async Task Http_only_download_is_byte_exact_and_leaves_no_sidecar()
@@ -146,9 +153,82 @@ public sealed class DownloaderTests : IAsyncLifetime
         public void Report(DownloadProgress value) => report(value);
     }
 
-    private sealed class ArraySource(Manifest manifest, byte[] content) : IChunkSource
+    private async Task<PeerSession> ConnectAsync(Downloader downloader, IChunkSource source)
     {
-        public bool Has(int chunkIndex) => true;
+        var (a, b) = InMemoryPeerChannel.CreatePair();
+        var serving = new PeerSession(a, downloader.Manifest, source);
+        _servers.Add(serving);
+        var fetching = new PeerSession(b, downloader.Manifest, downloader.ChunkSource);
+        _ = serving.StartAsync();
+        _ = fetching.StartAsync();
+        await fetching.Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        return fetching;
+    }
+
+    [Fact]
+    public async Task A_half_stocked_first_peer_does_not_send_the_rest_to_http_while_the_edge_is_still_connecting()
+    {
+        using var http = _server.CreateClient();
+        var clock = new FakeTimeProvider(); // never advanced: the grace cannot run out, only arrivals end it
+        var options = Options("grace.bin", time: clock);
+        await using var downloader = await Downloader.OpenAsync(http, options);
+        downloader.ExpectPeers(["viewer", "edge"]);
+        var run = downloader.RunAsync(); // its first scheduling pass runs before this returns
+        downloader.AddPeer(await ConnectAsync(downloader, new ArraySource(downloader.Manifest, _content, i => i % 2 == 0)), "viewer");
+        downloader.AddPeer(await ConnectAsync(downloader, new ArraySource(downloader.Manifest, _content)), "edge");
+        var final = await run.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(_content, await File.ReadAllBytesAsync(options.OutputPath));
+        Assert.Equal(0, final.BytesFromHttp);
+        Assert.Equal(_content.Length, final.BytesFromPeers);
+    }
+
+    [Fact]
+    public async Task Http_takes_over_when_every_expected_peer_failed()
+    {
+        using var http = _server.CreateClient();
+        var options = Options("failed.bin", time: new FakeTimeProvider());
+        await using var downloader = await Downloader.OpenAsync(http, options);
+        downloader.ExpectPeers(["a", "b"]);
+        var run = downloader.RunAsync();
+        downloader.PeerFailed("a");
+        Assert.False(run.IsCompleted);
+        downloader.PeerFailed("b");
+        var final = await run.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(_content, await File.ReadAllBytesAsync(options.OutputPath));
+        Assert.Equal(_content.Length, final.BytesFromHttp);
+    }
+
+    [Fact]
+    public async Task Http_takes_over_when_the_grace_runs_out_and_a_connected_peer_still_serves_what_it_holds()
+    {
+        using var http = _server.CreateClient();
+        var clock = new FakeTimeProvider();
+        var options = Options("late.bin", time: clock);
+        await using var downloader = await Downloader.OpenAsync(http, options);
+        downloader.ExpectPeers(["viewer", "never"]);
+        downloader.AddPeer(await ConnectAsync(downloader, new ArraySource(downloader.Manifest, _content, i => i < 3)), "viewer");
+        var run = downloader.RunAsync();
+        clock.Advance(options.PeerGrace);
+        var final = await run.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(_content, await File.ReadAllBytesAsync(options.OutputPath));
+        Assert.Equal(3 * ChunkSize, final.BytesFromPeers);
+        Assert.Equal(_content.Length - (3 * ChunkSize), final.BytesFromHttp);
+    }
+
+    [Fact]
+    public async Task Without_expected_peers_http_starts_at_once()
+    {
+        using var http = _server.CreateClient();
+        var options = Options("nobody.bin", time: new FakeTimeProvider());
+        await using var downloader = await Downloader.OpenAsync(http, options);
+        downloader.ExpectPeers([]);
+        var final = await downloader.RunAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(_content.Length, final.BytesFromHttp);
+    }
+
+    private sealed class ArraySource(Manifest manifest, byte[] content, Func<int, bool>? holds = null) : IChunkSource
+    {
+        public bool Has(int chunkIndex) => holds?.Invoke(chunkIndex) ?? true;
 
         public ValueTask<ReadOnlyMemory<byte>?> GetAsync(int chunkIndex, CancellationToken cancellationToken) =>
             ValueTask.FromResult<ReadOnlyMemory<byte>?>(content.AsMemory((int)manifest.ChunkOffset(chunkIndex), manifest.ChunkLength(chunkIndex)));

@@ -67,15 +67,9 @@ public sealed class EdgeSwarmChromiumTests
             viewers.Add(await swarm.StartViewerAsync());
         }
 
-        // The native fetch waits for its first candidate's HELLO only, then takes from HTTP what its connected peers lack:
-        // with the browsers still mid-download (they now fetch only their elected chunks over the edge) that first HELLO
-        // could be a half-stocked viewer's. Started once they hold the file, it must get every byte over data channels.
-        foreach (var v in viewers)
-        {
-            var r = await v.ResultAsync();
-            Assert.True(swarm.ContentSha256 == r.Hash, $"viewer {v.Index} got other bytes: {r}\n{v.Log}");
-        }
-
+        // The native fetch starts while the browsers are still mid-download: its first HELLO may be a half-stocked viewer's,
+        // yet it keeps chunks off HTTP until the edge (which holds everything) and its other candidates said HELLO, so it
+        // must get every byte over data channels.
         var output = Path.Combine(Path.GetTempPath(), "webrtc-cdn-mixed-" + Guid.NewGuid().ToString("N") + ".bin");
         try
         {
