@@ -8,8 +8,8 @@ namespace WebRtcCdn.Server.Signaling;
 public static class ServerMessages
 {
     /// <summary>
-    /// A writer and buffer per thread, reused for every message: a relay then allocates only the byte[] it queues
-    /// (it runs for every relayed message). A nested call on the same thread gets fresh ones.
+    /// A writer and buffer per thread, reused for every message: a relay handed to its connection with
+    /// <see cref="TrySendWritten"/> allocates no array. A nested call on the same thread gets fresh ones.
     /// </summary>
     [ThreadStatic]
     private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? _cached;
@@ -17,25 +17,8 @@ public static class ServerMessages
     /// <summary>Messages written through the cache are at most this large; a bigger one leaves the cache to be dropped.</summary>
     private const int MaxCachedBuffer = 16 * 1024;
 
-    public static byte[] Write(Action<Utf8JsonWriter> body)
-    {
-        var cached = _cached ?? (new ArrayBufferWriter<byte>(256), new Utf8JsonWriter(Stream.Null));
-        _cached = null;
-        var (buffer, writer) = cached;
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        writer.WriteStartObject();
-        body(writer);
-        writer.WriteEndObject();
-        writer.Flush();
-        var result = buffer.WrittenSpan.ToArray();
-        if (buffer.Capacity <= MaxCachedBuffer)
-        {
-            _cached = cached;
-        }
-
-        return result;
-    }
+    public static byte[] Write(Action<Utf8JsonWriter> body) =>
+        WriteObject(body, static (w, b) => b(w), static (utf8, _) => utf8.ToArray());
 
     public static byte[] Error(string code, string message, long? id, string? refType = null) => Write(w =>
     {
@@ -66,7 +49,17 @@ public static class ServerMessages
     /// Writes one JSON object into this thread's reused buffer and passes it to <paramref name="target"/>'s TrySend,
     /// which copies what it keeps: for messages to one receiver on hot paths, where a byte[] each would be garbage.
     /// </summary>
-    public static bool TrySendWritten<TState>(IMessageConnection target, TState state, Action<Utf8JsonWriter, TState> body, int slowConsumerCloseCode)
+    public static bool TrySendWritten<TState>(IMessageConnection target, TState state, Action<Utf8JsonWriter, TState> body, int slowConsumerCloseCode) =>
+        WriteObject(
+            (Target: target, State: state, Body: body, Code: slowConsumerCloseCode),
+            static (w, s) => s.Body(w, s.State),
+            static (utf8, s) => s.Target.TrySend(utf8, s.Code));
+
+    /// <summary>
+    /// Writes one JSON object with this thread's cached writer and buffer and hands the bytes to
+    /// <paramref name="consume"/>, which must not keep them (the buffer is reused by the next message).
+    /// </summary>
+    private static TResult WriteObject<TState, TResult>(TState state, Action<Utf8JsonWriter, TState> body, Func<ReadOnlyMemory<byte>, TState, TResult> consume)
     {
         var cached = _cached ?? (new ArrayBufferWriter<byte>(256), new Utf8JsonWriter(Stream.Null));
         _cached = null;
@@ -79,7 +72,7 @@ public static class ServerMessages
             body(writer, state);
             writer.WriteEndObject();
             writer.Flush();
-            return target.TrySend(buffer.WrittenMemory, slowConsumerCloseCode);
+            return consume(buffer.WrittenMemory, state);
         }
         finally
         {

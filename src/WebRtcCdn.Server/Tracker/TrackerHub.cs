@@ -404,7 +404,7 @@ public sealed partial class TrackerHub : ITrackerClusterHandler
 
         for (var i = 0; i < localTargets.Count; i++)
         {
-            ServerMessages.TrySendWritten(localTargets[i].Session.Socket, (offers[i], peerId, infoHash), static (w, s) => WriteOffer(w, s.Item1, s.peerId, s.infoHash), 4001);
+            ServerMessages.TrySendWritten(localTargets[i].Session.Socket, (Offer: offers[i], peerId, infoHash), static (w, s) => WriteOffer(w, s.Offer, s.peerId, s.infoHash), 4001);
             _metrics.Relayed(Endpoint, "offer");
         }
 
