@@ -553,8 +553,9 @@ export class Scheduler {
       // What the server sends goes through a connected edge when there is one (edges are never holders for the rules
       // below: asking the edge for every chunk no neighbour holds made each viewer pull its own copy over it).
       const edgeChoice = this.edgeFor(chunk, now);
-      if (edgeChoice === "wait") continue;
-      const edge = edgeChoice;
+      // A busy edge is waited for, except by a reader stalled on this chunk: that one goes to HTTP now.
+      if (edgeChoice === "wait" && !streamedUrgent) continue;
+      const edge = edgeChoice === "wait" ? undefined : edgeChoice;
       if (!edge && this.httpInflight >= this.o.httpConcurrency) continue;
       if (this.everHeld(chunk)) {
         // Holders exist but are busy: wait for them unless the reader is stalled on this chunk.

@@ -90,6 +90,19 @@ test("streamed read: the chunk the reader waits for races over HTTP after the st
   assert.deepEqual(http(s.tick(DEFAULTS.stallDeadlineMs)), [0]);
 });
 
+test("streamed read: a reader stalled on a chunk nobody holds goes to HTTP even while the edge is busy", () => {
+  const s = make({ strategy: "stream", maxConcurrentTransfers: 1 }, 0);
+  s.addPeer("edge", bits(4, [0, 1, 2, 3]), 0, true);
+  s.markHeld(0);
+  s.setReadPosition(1, false, 0);
+  // The edge's only slot goes to chunk 1.
+  assert.deepEqual(reqs(s.tick(0)).map((r) => [r.peer, r.chunk]), [["edge", 1]]);
+  // The reader jumps to chunk 2 and stalls there: it must not wait for the edge's slot.
+  s.setReadPosition(2, true, 0);
+  assert.deepEqual(http(s.tick(0)), []);
+  assert.deepEqual(http(s.tick(DEFAULTS.stallDeadlineMs)), [2]);
+});
+
 test("election: with a neighbour and no holder, only owned chunks go to the origin", () => {
   const s = make({ httpConcurrency: 8 }, 0);
   s.addPeer("x", new Bitfield(8), 0);
