@@ -13,6 +13,8 @@ public sealed class PeerSession : IAsyncDisposable
 {
     /// <summary>Inputs waiting for the actor: 64 received frames is 4 MiB of PIECEs at most.</summary>
     private const int InputCapacity = 64;
+    private readonly int[] _pendingHaves;
+    private int _havesPending;
 
     private readonly IPeerChannel _channel;
     private readonly IChunkSource _source;
@@ -44,6 +46,7 @@ public sealed class PeerSession : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _start = _time.GetTimestamp();
         Manifest = manifest;
+        _pendingHaves = new int[(manifest.ChunkCount + 31) / 32];
         _core = new PeerSessionCore(manifest, source.Has, options, Now, source.CanServe);
         _sends = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Math.Max(1, options.MaxPendingOutput)) { SingleReader = true, SingleWriter = true });
         _remoteHas = new bool[manifest.ChunkCount];
@@ -115,7 +118,50 @@ public sealed class PeerSession : IAsyncDisposable
     }
 
     /// <summary>Announces a newly verified chunk (HAVE).</summary>
-    public void AnnounceHave(int chunkIndex) => _inputs.Writer.TryWrite(new HaveCommand(chunkIndex));
+    /// <remarks>
+    /// Never lost and bounded: the chunk is marked in a pending bitfield (one bit per chunk, repeats merge) and the
+    /// loop is woken once; the loop sends every marked HAVE on its next round. A queued command per HAVE was dropped
+    /// when the bounded input queue was full (a burst of more HAVEs than its capacity).
+    /// </remarks>
+    public void AnnounceHave(int chunkIndex)
+    {
+        if ((uint)chunkIndex >= (uint)_pendingHaves.Length * 32)
+        {
+            return;
+        }
+
+        Interlocked.Or(ref _pendingHaves[chunkIndex >> 5], 1 << (chunkIndex & 31));
+        if (Interlocked.Exchange(ref _havesPending, 1) == 0)
+        {
+            // If the queue is full the loop is busy with other inputs, and it drains the bitfield after each of them.
+            _inputs.Writer.TryWrite(Tick.Instance);
+        }
+    }
+
+    /// <summary>Sends the HAVEs marked by <see cref="AnnounceHave"/> (on the loop).</summary>
+    private void DrainHaves(TimeSpan now)
+    {
+        // The flag is cleared first: a chunk marked after this point sets it again and wakes the loop again.
+        if (Interlocked.Exchange(ref _havesPending, 0) == 0)
+        {
+            return;
+        }
+
+        for (var word = 0; word < _pendingHaves.Length; word++)
+        {
+            var bits = Interlocked.Exchange(ref _pendingHaves[word], 0);
+            while (bits != 0)
+            {
+                var bit = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                var chunk = (word * 32) + bit;
+                if (chunk < Manifest.ChunkCount)
+                {
+                    _core.AnnounceHave(chunk, now);
+                }
+            }
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -198,9 +244,6 @@ public sealed class PeerSession : IAsyncDisposable
                         }
 
                         break;
-                    case HaveCommand have:
-                        _core.AnnounceHave(have.ChunkIndex, now);
-                        break;
                     case ChannelEnded ended:
                         _core.Close(ended.Reason);
                         break;
@@ -209,6 +252,7 @@ public sealed class PeerSession : IAsyncDisposable
                         break;
                 }
 
+                DrainHaves(now);
                 _core.HandleTimeout(now);
                 Flush();
                 if (_core.IsClosed)
@@ -422,8 +466,6 @@ public sealed class PeerSession : IAsyncDisposable
     private sealed record Received(ReadOnlyMemory<byte> Message);
 
     private sealed record ChunkLoaded(int ChunkIndex, ReadOnlyMemory<byte>? Data);
-
-    private sealed record HaveCommand(int ChunkIndex);
 
     private sealed record CancelCommand(uint RequestId);
 

@@ -285,9 +285,12 @@ public sealed class EdgeSeeder : IAsyncDisposable
 
         if (session is not null)
         {
-            // The session sends nothing more once removed: its count is final here (and kept in the edge's egress).
-            Interlocked.Add(ref _uploadedByEnded, session.BytesUploaded);
+            // Counted at once (the egress counter never dips), then topped up with what the session flushed while
+            // disposing (PIECEs queued before its close).
+            var counted = session.BytesUploaded;
+            Interlocked.Add(ref _uploadedByEnded, counted);
             await session.DisposeAsync().ConfigureAwait(false);
+            Interlocked.Add(ref _uploadedByEnded, session.BytesUploaded - counted);
         }
 
         await DisposePeerConnectionAsync(connection.PeerConnection).ConfigureAwait(false);

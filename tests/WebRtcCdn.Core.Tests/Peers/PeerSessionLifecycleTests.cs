@@ -38,6 +38,71 @@ public sealed class PeerSessionLifecycleTests
         Assert.Equal(RequestFailure.Closed, e.Failure);
     }
 
+    [Fact]
+    public async Task A_burst_of_haves_larger_than_the_input_queue_reaches_the_peer_in_full()
+    {
+        // 300 chunks announced at once: more than the session's bounded input queue holds (one queued command per HAVE
+        // used to be dropped when it was full, so neighbours never learnt of those chunks).
+        const int Chunks = 300;
+        const int ChunkSize = 16 << 10;
+        var content = new byte[Chunks * ChunkSize];
+        new Random(5).NextBytes(content);
+        var manifest = Manifest.Create("many.bin", "application/octet-stream", content.Length, ChunkSize,
+            Enumerable.Range(0, Chunks).Select(i => Sha256Digest.Compute(content.AsSpan(i * ChunkSize, ChunkSize))));
+        var (a, b) = InMemoryPeerChannel.CreatePair();
+        var held = new HashSet<int>();
+        await using var announcing = new PeerSession(a, manifest, new SetSource(held));
+        await using var listening = new PeerSession(b, manifest, new SetSource([]));
+        var seen = new HashSet<int>();
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        listening.RemoteHaveReceived += (_, chunk) =>
+        {
+            lock (seen)
+            {
+                if (seen.Add(chunk) && seen.Count == Chunks)
+                {
+                    all.TrySetResult();
+                }
+            }
+        };
+        _ = announcing.StartAsync();
+        _ = listening.StartAsync();
+        await announcing.Ready.WaitAsync(Guard);
+        await listening.Ready.WaitAsync(Guard);
+
+        lock (held)
+        {
+            for (var i = 0; i < Chunks; i++)
+            {
+                held.Add(i);
+            }
+        }
+
+        for (var i = 0; i < Chunks; i++)
+        {
+            announcing.AnnounceHave(i);
+            announcing.AnnounceHave(i); // a repeat merges, never queues twice
+        }
+
+        await all.Task.WaitAsync(Guard);
+        Assert.Equal(Chunks, seen.Count);
+        Assert.All(Enumerable.Range(0, Chunks), i => Assert.True(listening.RemoteHas(i), $"chunk {i} not known as held"));
+    }
+
+    private sealed class SetSource(HashSet<int> held) : IChunkSource
+    {
+        public bool Has(int chunkIndex)
+        {
+            lock (held)
+            {
+                return held.Contains(chunkIndex);
+            }
+        }
+
+        public ValueTask<ReadOnlyMemory<byte>?> GetAsync(int chunkIndex, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<ReadOnlyMemory<byte>?>(null);
+    }
+
     private sealed class Source(Manifest manifest, byte[]? content) : IChunkSource
     {
         public bool Has(int chunkIndex) => content is not null;
