@@ -702,7 +702,10 @@ public sealed class IceAgent
             {
                 if (useCandidate && !node.Value.UseCandidate)
                 {
-                    node.Value = (pair, true);
+                    // The nomination goes first, as a new one would: left in place it waited behind every check queued
+                    // before it, one Ta each.
+                    _triggered.Remove(node);
+                    _triggered.AddFirst((pair, true));
                 }
 
                 return;
@@ -718,6 +721,10 @@ public sealed class IceAgent
             _triggered.AddLast((pair, false));
         }
     }
+
+    /// <summary>Tests: queues a triggered check on the pair toward <paramref name="remote"/>, as an incoming check
+    /// (<paramref name="useCandidate"/> false) or a nomination (true) does; a state that is hard to reach with inputs alone.</summary>
+    internal void TriggerForTests(IPEndPoint remote, bool useCandidate) => Trigger(_pairs.First(p => p.Remote.EndPoint.Equals(remote)), useCandidate);
 
     private void SendPacedCheck(TimeSpan now)
     {
