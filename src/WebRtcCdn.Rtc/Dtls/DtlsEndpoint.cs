@@ -75,6 +75,7 @@ public sealed class DtlsEndpoint : IDisposable
 
         _options = options;
         _authenticator = new DtlsPeerAuthenticator(options.RemoteFingerprints);
+        _crypto.PreparedX25519.BeforePrepare = options.KeyPreparationHook;
     }
 
     public DtlsRole Role => _options.Role;
@@ -99,10 +100,12 @@ public sealed class DtlsEndpoint : IDisposable
     public static bool LooksLikeDtls(ReadOnlySpan<byte> datagram) => datagram.Length > 0 && datagram[0] is >= 20 and <= 63;
 
     /// <summary>
-    /// Optional, before <see cref="Start"/>: creates the handshake thread now and lets it make the X25519 key pair while
-    /// the connection waits for ICE, so that Start only wakes it (a new thread takes 0.1-0.2 ms to run, more under
-    /// load, on the critical path of the ClientHello). The thread ends at <see cref="Close"/> or <see cref="Dispose"/>
-    /// if Start never comes; call it only when one of them will.
+    /// Optional, before <see cref="Start"/>: creates the handshake thread now, so that Start only wakes it (a new thread
+    /// takes 0.1-0.2 ms to run, more under load, on the critical path of the ClientHello). The thread only waits: the
+    /// X25519 key pair is made after the first flight left, while the handshake waits for the peer's answer
+    /// (<see cref="DtlsHandshakeTransport.OnFirstWait"/>). Made here instead, a Start arriving during the ~0.25 ms
+    /// scalar multiplication (or its first-call JIT) held the ClientHello back until it ended. The thread ends at
+    /// <see cref="Close"/> or <see cref="Dispose"/> if Start never comes; call it only when one of them will.
     /// </summary>
     public void Prepare()
     {
@@ -115,7 +118,6 @@ public sealed class DtlsEndpoint : IDisposable
         _prepared = true;
         StartThread(() =>
         {
-            _crypto.PreparedX25519.Prepare();
             Action? work;
             lock (_startGate)
             {

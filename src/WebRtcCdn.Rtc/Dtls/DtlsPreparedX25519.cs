@@ -7,7 +7,7 @@ namespace WebRtcCdn.Rtc.Dtls;
 /// <summary>
 /// BouncyCastle's X25519 ECDHE with the ephemeral key pair made ahead of need: <see cref="Prepare"/> runs on the handshake
 /// thread while it waits for the peer's first flight anyway (a server for the ClientHello, a client for the server's
-/// flight), so the ~0.25 ms scalar multiplication is off the critical path of the ServerKeyExchange / ClientKeyExchange.
+/// flight, after its ClientHello left), so the ~0.25 ms scalar multiplication is off the critical path of the ServerKeyExchange / ClientKeyExchange.
 /// The key is fresh per handshake, from the same CSPRNG, used once and wiped, exactly as BouncyCastle's own would be;
 /// without a prepared key (the first flight was already waiting) it is generated on the spot as before.
 /// </summary>
@@ -19,6 +19,9 @@ internal sealed class DtlsPreparedX25519
 
     public DtlsPreparedX25519(BcTlsCrypto crypto) => _crypto = crypto;
 
+    /// <summary>Test hook (<see cref="DtlsEndpointOptions.KeyPreparationHook"/>).</summary>
+    public Action? BeforePrepare { get; set; }
+
     /// <summary>Makes the key pair (handshake thread, before its first wait). Idempotent.</summary>
     public void Prepare()
     {
@@ -26,6 +29,8 @@ internal sealed class DtlsPreparedX25519
         {
             return;
         }
+
+        BeforePrepare?.Invoke();
 
         var privateKey = new byte[X25519.ScalarSize];
         _crypto.SecureRandom.NextBytes(privateKey);

@@ -1,3 +1,4 @@
+using WebRtcCdn.Rtc.Certificates;
 using WebRtcCdn.Rtc.Dtls;
 
 namespace WebRtcCdn.Rtc.Tests.Dtls;
@@ -39,5 +40,58 @@ public class DtlsEndpointPrepareTests
         link.Server.Dispose();
         Assert.Throws<ObjectDisposedException>(() => link.Server.Start(link.Now));
         Assert.Throws<ObjectDisposedException>(() => link.Server.Prepare());
+    }
+
+    [Fact]
+    public void A_prepared_client_sends_its_ClientHello_before_making_its_key_pair()
+    {
+        using var keyStarted = new ManualResetEventSlim();
+        using var keyGate = new ManualResetEventSlim();
+        using var wake = new SemaphoreSlim(0);
+        var peer = RtcCertificate.Generate(DateTimeOffset.UtcNow);
+        using var client = new DtlsEndpoint(new DtlsEndpointOptions
+        {
+            Role = DtlsRole.Client,
+            RemoteFingerprints = [peer.Fingerprint],
+            WakeUp = () =>
+            {
+                try
+                {
+                    wake.Release();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the handshake thread may still wake us after the test ended
+                }
+            },
+            // The key pair's scalar multiplication, held until the test lets it go: it must not sit before the first flight.
+            KeyPreparationHook = () =>
+            {
+                keyStarted.Set();
+                keyGate.Wait(DtlsTestLink.Guard);
+            },
+        });
+        try
+        {
+            client.Prepare();
+            client.Start(TimeSpan.FromSeconds(100));
+            byte[]? first = null;
+            while (first is null && wake.Wait(DtlsTestLink.Guard))
+            {
+                first = client.PollTransmit()?.ToArray();
+            }
+
+            Assert.NotNull(first);
+            Assert.Equal(22, first[0]); // handshake record
+            Assert.Equal(1, first[13]); // ClientHello
+            Assert.False(keyGate.IsSet);
+
+            // Made afterwards, while the client waits for the server's flight.
+            Assert.True(keyStarted.Wait(DtlsTestLink.Guard));
+        }
+        finally
+        {
+            keyGate.Set();
+        }
     }
 }
