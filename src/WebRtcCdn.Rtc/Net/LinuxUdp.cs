@@ -21,12 +21,22 @@ internal static unsafe partial class LinuxUdp
     private const int SolSocket = 1;
     private const int SoRcvTimeo = 20;
     private const int ShutRd = 0;
-    private const short PollIn = 1;
     private const ushort AfInet = 2;
     private const ushort AfInet6 = 10;
 
     public const int EIntr = 4;
     public const int EAgain = 11;
+
+    // The errors with which the kernel refuses a segmented send as such (udp_send_skb, Linux 4.18+): EINVAL for a
+    // segment larger than the path's MTU, too many segments or checksums turned off; EIO when the device cannot checksum;
+    // ENOPROTOOPT / EOPNOTSUPP where the option or the offload is missing. Values of the Linux generic errno table.
+    private const int EIo = 5;
+    private const int EInval = 22;
+    private const int ENoProtoOpt = 92;
+    private const int EOpNotSupp = 95;
+
+    /// <summary>True for an errno that means "no segmentation offload here" rather than "this datagram was lost".</summary>
+    public static bool IsOffloadRefusal(int errno) => errno is EInval or EIo or ENoProtoOpt or EOpNotSupp;
 
     /// <summary>Largest sockaddr we read or write (sockaddr_in6).</summary>
     public const int SockAddrSize = 28;
@@ -115,35 +125,21 @@ internal static unsafe partial class LinuxUdp
     /// <summary>
     /// <see cref="Receive(SafeSocketHandle, Span{byte}, Span{byte}, out int)"/> that sleeps in the kernel until a datagram
     /// arrives, <see cref="Shutdown"/> wakes it, or the socket's receive timeout (<see cref="SetReceiveTimeout"/>) passes
-    /// (-<see cref="EAgain"/>; also at once on a socket .NET switched to non-blocking mode). One system call per wake-up
+    /// (-<see cref="EAgain"/>; also at once after Shutdown). One system call per wake-up
     /// instead of a readiness wait and a thread-pool hop.
     /// </summary>
     public static int ReceiveBlocking(SafeSocketHandle socket, Span<byte> buffer, Span<byte> sockAddr, out int segmentSize) =>
         Receive(socket, buffer, sockAddr, 0, out segmentSize);
 
-    /// <summary>Waits until the socket is readable or <paramref name="timeoutMs"/> passed (poll(2)); false on timeout or error.</summary>
-    public static bool WaitReadable(SafeSocketHandle socket, int timeoutMs)
-    {
-        var success = false;
-        socket.DangerousAddRef(ref success);
-        try
-        {
-            var fd = new PollFd { Fd = (int)socket.DangerousGetHandle(), Events = PollIn };
-            return poll(&fd, 1, timeoutMs) > 0;
-        }
-        finally
-        {
-            if (success)
-            {
-                socket.DangerousRelease();
-            }
-        }
-    }
-
     /// <summary>SO_RCVTIMEO: how long a blocking receive sleeps at most (the receive thread's bound on noticing a stop
-    /// that no <see cref="Shutdown"/> announced). False when the kernel refused it.</summary>
+    /// that no <see cref="Shutdown"/> announced); infinite (or zero) for no bound. False when the kernel refused it.</summary>
     public static bool SetReceiveTimeout(Socket socket, TimeSpan timeout)
     {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            timeout = TimeSpan.Zero;
+        }
+
         var tv = new TimeVal { Seconds = (long)timeout.TotalSeconds, Microseconds = timeout.Microseconds + (timeout.Milliseconds * 1000) };
         return setsockopt(socket.SafeHandle, SolSocket, SoRcvTimeo, &tv, (uint)sizeof(TimeVal)) == 0;
     }
@@ -225,21 +221,10 @@ internal static unsafe partial class LinuxUdp
     private static partial nint recvmsg(SafeSocketHandle socket, MsgHdr* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int poll(PollFd* fds, nuint count, int timeoutMs);
-
-    [LibraryImport("libc", SetLastError = true)]
     private static partial int shutdown(SafeSocketHandle socket, int how);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setsockopt(SafeSocketHandle socket, int level, int name, void* value, uint length);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short ReturnedEvents;
-    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeVal

@@ -16,8 +16,11 @@ namespace WebRtcCdn.Rtc.Net;
 /// each run of equal-sized datagrams to one segmented sendmsg, and a receive thread of the mux's own, asleep in a
 /// blocking recvmsg (one kernel wake-up per burst, no readiness wait or thread-pool hop), drains everything queued
 /// with non-blocking recvmsg calls (coalesced by UDP_GRO when the sender segmented) before telling the receivers the
-/// burst ended; a receiver may do its work right there (it must not block: every connection on the port waits). Elsewhere, or when the kernel refuses an offload, the same calls fall back
-/// to one SendTo per datagram and one ReceiveFrom per datagram.
+/// burst ended; a receiver may do its work right there (it must not block: every connection on the port waits). Sends
+/// are non-blocking sendmsg calls: a full send buffer loses the datagram on the receive thread (counted in
+/// <see cref="SendDroppedDatagrams"/>; SCTP, DTLS and ICE retransmit) and waits briefly once on any other thread.
+/// Elsewhere, or when the kernel refuses an offload, the same calls fall back to one SendTo per datagram and one
+/// ReceiveFrom per datagram.
 /// </para>
 /// </summary>
 public sealed class UdpMux : IAsyncDisposable
@@ -31,8 +34,9 @@ public sealed class UdpMux : IAsyncDisposable
     private readonly Task _loop;
     private readonly List<IUdpMuxReceiver> _touched = [];
     private readonly Dictionary<SockAddrKey, IPEndPoint> _endPoints = [];
-    private readonly bool _nativeReceive;
+    private readonly bool _native;
     private volatile bool _segmentation;
+    private readonly int _receiveThreadId;
 
     // The last destination's encoded address, per sending thread: sends need no lock (a shared server socket is
     // written by many connections' drivers at once) and a burst to one peer encodes its address once.
@@ -53,6 +57,7 @@ public sealed class UdpMux : IAsyncDisposable
     private long _sent;
     private long _sendCalls;
     private long _receiveCalls;
+    private long _sendDropped;
 
     /// <summary>Distinct remote addresses whose <see cref="IPEndPoint"/> the receive loop keeps to avoid one allocation
     /// per datagram; cleared when full (a flood of spoofed sources costs a re-allocation, not memory).</summary>
@@ -62,9 +67,9 @@ public sealed class UdpMux : IAsyncDisposable
     /// (64 calls are 64 datagrams, or up to 64 x 54 when the sender segmented).</summary>
     private const int MaxReadsPerWake = 64;
 
-    /// <summary>Longest a blocked receive sleeps before it looks at the stop flag again: only a safety net, since
-    /// dispose wakes it at once with shutdown(SHUT_RD).</summary>
-    private static readonly TimeSpan ReceiveSleepBound = TimeSpan.FromMilliseconds(500);
+    /// <summary>How long a send that found the socket's buffer full waits for room, once, off the receive thread
+    /// (as a blocking send would, briefly): 10 ms drains a 4 MiB buffer at 3 Gbit/s.</summary>
+    private const int SendRoomWaitMicroseconds = 10_000;
 
     private UdpMux(Socket socket, UdpMuxOptions options)
     {
@@ -75,21 +80,24 @@ public sealed class UdpMux : IAsyncDisposable
         {
             _segmentation = options.UseSegmentationOffload && LinuxUdp.ProbeSegmentation(socket);
             ReceiveCoalescing = LinuxUdp.EnableGro(socket);
-            _nativeReceive = true;
+            _native = true;
         }
 
-        if (_nativeReceive)
+        if (_native)
         {
             // A thread of its own that sleeps in recvmsg: a datagram wakes exactly it (no epoll thread, no thread-pool
-            // hop), and the receivers' drivers may run right there (RtcPeerConnection does when it is idle).
-            LinuxUdp.SetReceiveTimeout(socket, ReceiveSleepBound);
+            // hop), and the receivers' drivers may run right there (RtcPeerConnection does when it is idle). Dispose
+            // wakes it with shutdown(SHUT_RD); the receive timeout only bounds a stop should that wake-up get lost.
+            LinuxUdp.SetReceiveTimeout(socket, options.ReceiveSleepBound);
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _loop = done.Task;
-            new Thread(() => NativeReceiveThread(done))
+            var thread = new Thread(() => NativeReceiveThread(done))
             {
                 IsBackground = true,
                 Name = "UdpMux receive :" + LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }.Start();
+            };
+            _receiveThreadId = thread.ManagedThreadId;
+            thread.Start();
         }
         else
         {
@@ -98,7 +106,8 @@ public sealed class UdpMux : IAsyncDisposable
     }
 
     /// <summary>True while sends of several equal-sized datagrams go out as one segmented sendmsg (Linux UDP_SEGMENT);
-    /// false on other systems, when disabled, or after the kernel refused it once.</summary>
+    /// false on other systems, when disabled, or after the kernel refused the offload itself once (an unreachable
+    /// destination or a full buffer is a lost datagram, not a reason to stop segmenting).</summary>
     public bool SegmentationOffload => _segmentation;
 
     /// <summary>True when the kernel may hand several datagrams of one sender to one receive (Linux UDP_GRO).</summary>
@@ -122,10 +131,21 @@ public sealed class UdpMux : IAsyncDisposable
     /// <summary>Receive system calls that returned data (each one datagram, or several coalesced).</summary>
     public long ReceiveCalls => Interlocked.Read(ref _receiveCalls);
 
+    /// <summary>Datagrams not sent: the socket's send buffer was full (on the receive thread, which must not wait for
+    /// room) or the kernel refused them (unreachable, not permitted...). UDP semantics: the protocols retransmit.</summary>
+    public long SendDroppedDatagrams => Interlocked.Read(ref _sendDropped);
+
     /// <summary>Datagrams no connection claimed (unknown ufrag, unknown sender) or that were malformed.</summary>
     public long DroppedDatagrams => Interlocked.Read(ref _dropped);
 
     public int Connections => _byUfrag.Count;
+
+    /// <summary>Tests: when non-zero, every native send attempt reports this errno without reaching the kernel (a full
+    /// buffer or a refused offload cannot be produced on loopback at will).</summary>
+    internal int FailSendsForTests { get; set; }
+
+    /// <summary>Tests: the socket, to set options the kernel then reacts to (e.g. SO_NO_CHECK, which refuses segmentation).</summary>
+    internal Socket SocketForTests => _socket;
 
     /// <summary>Binds a socket (port 0 for any free port) and starts its receive loop.</summary>
     public static UdpMux Bind(IPEndPoint local, UdpMuxOptions? options = null)
@@ -221,13 +241,26 @@ public sealed class UdpMux : IAsyncDisposable
         var i = 0;
         while (i < batch.Count)
         {
+            if (!_native || remote.AddressFamily != _socket.AddressFamily)
+            {
+                SendManaged(batch[i], remote);
+                i++;
+                continue;
+            }
+
             // A lone datagram (a SACK, a packet at Chromium's pace) goes through the same sendmsg without the segment
             // size: cheaper than Socket.SendTo's managed path.
             var run = _segmentation ? SegmentRun(batch, i) : 1;
-            if (!_segmentation || !SendSegmented(batch, i, run, remote))
+            var error = SendNative(batch.Run(i, run), batch.Length(i), run, remote);
+            if (run > 1 && LinuxUdp.IsOffloadRefusal(error))
             {
-                run = 1;
-                SendOne(batch[i], remote);
+                // The kernel refused the segmentation itself (EINVAL: a segment over the path's MTU or checksums off;
+                // EIO: a device without checksum offload...): plain sends from now on, and these go again one by one.
+                _segmentation = false;
+                for (var k = i; k < i + run; k++)
+                {
+                    SendNative(batch[k], batch.Length(k), 1, remote);
+                }
             }
 
             i += run;
@@ -260,7 +293,14 @@ public sealed class UdpMux : IAsyncDisposable
         return n;
     }
 
-    private bool SendSegmented(DatagramBatch batch, int first, int count, IPEndPoint remote)
+    /// <summary>
+    /// One non-blocking sendmsg of <paramref name="count"/> datagrams of <paramref name="segmentSize"/> bytes (one datagram
+    /// without the segmentation control message when <paramref name="count"/> is 1). Returns 0 or the errno. A full
+    /// buffer waits for room once, except on the receive thread, which every connection on the port waits for: there the
+    /// datagrams are lost, as a full buffer loses them anyway. Every datagram not sent counts in
+    /// <see cref="SendDroppedDatagrams"/>, except a segmented send the kernel refused as such (the caller resends it).
+    /// </summary>
+    private int SendNative(ReadOnlySpan<byte> data, int segmentSize, int count, IPEndPoint remote)
     {
         var address = t_sendAddress ??= new byte[LinuxUdp.SockAddrSize];
         if (!ReferenceEquals(t_sendAddressFor, remote) || t_sendAddressFamily != _socket.AddressFamily)
@@ -270,33 +310,53 @@ public sealed class UdpMux : IAsyncDisposable
             t_sendAddressFamily = _socket.AddressFamily;
         }
 
+        int error;
         try
         {
-            var error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), address.AsSpan(0, t_sendAddressLength));
-            Interlocked.Increment(ref _sendCalls);
-            Interlocked.Add(ref _sent, count);
-            if (error == LinuxUdp.EAgain && _socket.Poll(10_000, SelectMode.SelectWrite))
+            error = SendAttempt(data, segmentSize, address.AsSpan(0, t_sendAddressLength));
+            if (error == LinuxUdp.EAgain && Environment.CurrentManagedThreadId != _receiveThreadId &&
+                _socket.Poll(SendRoomWaitMicroseconds, SelectMode.SelectWrite))
             {
-                // A full send buffer (the kernel queue toward a real NIC): wait briefly once, as a blocking send would.
-                error = LinuxUdp.SendSegments(_socket.SafeHandle, batch.Run(first, count), batch.Length(first), address.AsSpan(0, t_sendAddressLength));
-            }
-
-            if (error is 0 or LinuxUdp.EAgain)
-            {
-                return true; // EAGAIN twice: lost like any datagram a full buffer drops; SCTP retransmits
+                error = SendAttempt(data, segmentSize, address.AsSpan(0, t_sendAddressLength));
             }
         }
         catch (ObjectDisposedException)
         {
-            return true;
+            return 0; // closing: nothing more goes out
         }
 
-        // EINVAL (segment larger than the path allows, checksum offload off), EIO, ENOPROTOOPT...: plain sends from now on.
-        _segmentation = false;
-        return false;
+        if (error == 0)
+        {
+            Interlocked.Add(ref _sent, count);
+        }
+        else if (count == 1 || !LinuxUdp.IsOffloadRefusal(error))
+        {
+            Interlocked.Add(ref _sendDropped, count);
+        }
+
+        return error;
+    }
+
+    private int SendAttempt(ReadOnlySpan<byte> data, int segmentSize, ReadOnlySpan<byte> address)
+    {
+        Interlocked.Increment(ref _sendCalls);
+        return FailSendsForTests is not 0 and var errno ? errno : LinuxUdp.SendSegments(_socket.SafeHandle, data, segmentSize, address);
     }
 
     private void SendOne(ReadOnlySpan<byte> datagram, IPEndPoint remote)
+    {
+        if (_native && remote.AddressFamily == _socket.AddressFamily)
+        {
+            // Never a blocking send: the socket is in blocking mode for the receive thread's recvmsg.
+            SendNative(datagram, datagram.Length, 1, remote);
+            return;
+        }
+
+        SendManaged(datagram, remote);
+    }
+
+    /// <summary>Socket.SendTo: other systems, offloads off, or an IPv4 peer on an IPv6 socket (the managed path maps it).</summary>
+    private void SendManaged(ReadOnlySpan<byte> datagram, IPEndPoint remote)
     {
         try
         {
@@ -320,6 +380,7 @@ public sealed class UdpMux : IAsyncDisposable
         catch (SocketException)
         {
             // UDP is best effort: an unreachable destination or a full buffer is a lost datagram, which ICE and DTLS retransmit.
+            Interlocked.Increment(ref _sendDropped);
         }
         catch (ObjectDisposedException)
         {
@@ -345,7 +406,7 @@ public sealed class UdpMux : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_nativeReceive)
+        if (_native)
         {
             // Wake the receive thread out of recvmsg, let it finish, then close: closing a descriptor another thread
             // sleeps on does not wake it on Linux.
@@ -419,8 +480,8 @@ public sealed class UdpMux : IAsyncDisposable
 
                 if (n == -LinuxUdp.EAgain)
                 {
-                    // The receive timeout passed, or .NET put the descriptor in non-blocking mode: wait for data instead.
-                    LinuxUdp.WaitReadable(_socket.SafeHandle, (int)ReceiveSleepBound.TotalMilliseconds);
+                    // The receive timeout passed (the stop check above bounds a stop whose wake-up got lost): sleep again.
+                    // The descriptor stays blocking: nothing makes asynchronous calls on a socket with this thread.
                     continue;
                 }
 

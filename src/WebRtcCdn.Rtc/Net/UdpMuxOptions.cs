@@ -34,6 +34,14 @@ public sealed class UdpMuxOptions
     /// </summary>
     public bool UseSegmentationOffload { get; init; } = true;
 
+    /// <summary>
+    /// Longest the Linux receive thread sleeps in recvmsg before it looks at the stop flag again (SO_RCVTIMEO). Only a
+    /// safety net: dispose wakes it at once with shutdown(SHUT_RD). 200 ms bounds a stop whose wake-up got lost at what
+    /// a person waiting on it hardly notices, for five wake-ups a second of an idle port. Tests set it to infinite to
+    /// show the wake-up alone stops the thread.
+    /// </summary>
+    internal TimeSpan ReceiveSleepBound { get; init; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Bound on outstanding STUN transactions routed back by id (cleared wholesale beyond it; retransmissions re-register).</summary>
     public int MaxTransactions { get; init; } = 65_536;
 }
