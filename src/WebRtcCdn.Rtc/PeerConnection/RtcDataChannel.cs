@@ -62,7 +62,8 @@ public sealed class RtcDataChannel
 
     public RtcDataChannelState ReadyState => _state;
 
-    /// <summary>Bytes accepted by Send and not yet handed to the network (W3C bufferedAmount).</summary>
+    /// <summary>Bytes accepted by Send and not yet handed to the network (W3C bufferedAmount); 0 once the channel closed
+    /// (queued messages are dropped with it and their buffers returned).</summary>
     public long BufferedAmount => Interlocked.Read(ref _posted) + Interlocked.Read(ref _sctpBuffered);
 
     /// <summary>W3C bufferedAmountLowThreshold: <see cref="OnBufferedAmountLow"/> fires when BufferedAmount falls to it from above.</summary>
@@ -190,7 +191,7 @@ public sealed class RtcDataChannel
             {
                 SetClosed();
             }
-        });
+        }, SetClosed);
     }
 
     private void CheckSend(int length)
@@ -260,6 +261,10 @@ public sealed class RtcDataChannel
         }
 
         _state = RtcDataChannelState.Closed;
+        // Nothing of this channel will be sent any more (the association returned its buffers): BufferedAmount drops to
+        // what Sends still in the connection's queue hold, which the connection returns as it drops them. No
+        // OnBufferedAmountLow follows the close.
+        Interlocked.Exchange(ref _sctpBuffered, 0);
         _queued.Writer.TryComplete();
         WakeWaiter();
         OnClose?.Invoke();
@@ -287,7 +292,7 @@ public sealed class RtcDataChannel
         Interlocked.Exchange(ref _sctpBuffered, sctp);
         var after = BufferedAmount;
         var threshold = BufferedAmountLowThreshold;
-        if (before > threshold && after <= threshold)
+        if (before > threshold && after <= threshold && _state != RtcDataChannelState.Closed)
         {
             OnBufferedAmountLow?.Invoke();
         }

@@ -76,10 +76,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     private int _sendsPending;
     private int _releasesPending;
 
-    /// <summary>0: the driver is idle; 1: it is scheduled or running (exactly one thread processes the mailbox).</summary>
+    /// <summary><see cref="DriverIdle"/>, <see cref="DriverRunning"/> (scheduled or running: exactly one thread processes the
+    /// mailbox) or <see cref="DriverClosed"/> (for good: nothing runs the driver again, so what it used may be disposed).</summary>
     private int _driverState;
 
-    /// <summary>Set when the connection closed: the mailbox takes no new work (what is queued still runs).</summary>
+    /// <summary>Set when the connection closes: the mailbox takes no new work; what is queued still runs, then the driver
+    /// that sees it moves to <see cref="DriverClosed"/>.</summary>
     private volatile bool _inboxClosed;
     private long _remoteMaxMessageSize = DataChannelDescription.DefaultRemoteMaxMessageSize;
     private IceConnectionState _iceState = IceConnectionState.New;
@@ -362,7 +364,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             {
                 _pending.Add(channel);
             }
-        });
+        }, channel.SetClosed);
         return channel;
     }
 
@@ -373,12 +375,14 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     {
         Close();
         _inboxClosed = true;
-        if (Interlocked.CompareExchange(ref _driverState, 1, 0) == 0)
+        if (Interlocked.CompareExchange(ref _driverState, DriverRunning, DriverIdle) == DriverIdle)
         {
-            // Idle: whatever slipped in before the close runs here (and marks the driver done).
+            // Idle: whatever slipped in before the close runs here, then the driver closes.
             RunDriver(inline: false);
         }
 
+        // Otherwise a thread runs the driver (perhaps a shared port's receive thread, inline): its round ends with the
+        // close. Only then is nothing left that touches DTLS, SCTP or the transport.
         await _driverDone.Task.ConfigureAwait(false);
 
         if (_transport is { } transport)
@@ -409,7 +413,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         Releases,
     }
 
-    private readonly record struct Work(WorkKind Kind, DatagramBatch? Batch = null, Action? Action = null);
+    /// <summary>A mailbox item; <paramref name="Discarded"/> runs instead of it when the connection closed first.</summary>
+    private readonly record struct Work(WorkKind Kind, DatagramBatch? Batch = null, Action? Action = null, Action? Discarded = null);
+
+    private const int DriverIdle = 0;
+    private const int DriverRunning = 1;
+    private const int DriverClosed = 2;
 
     /// <summary>A message accepted by <see cref="RtcDataChannel"/>.Send, waiting for the driver: binary in a rented
     /// array (owned by the association once sent) or text.</summary>
@@ -425,7 +434,8 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     /// over: the delivering thread (a shared port's receive thread) must get back to its own work.</summary>
     private const int MaxInlineRounds = 2;
 
-    internal void Post(Action action) => Enqueue(new Work(WorkKind.Action, Action: action));
+    /// <summary>Runs <paramref name="action"/> on the driver; <paramref name="discarded"/> instead when the connection closed first.</summary>
+    internal void Post(Action action, Action? discarded = null) => Enqueue(new Work(WorkKind.Action, Action: action, Discarded: discarded));
 
     /// <summary>Returns a message's window bytes (read through ReadAllAsync) from any thread: batched into one work item
     /// however many are read before the driver runs.</summary>
@@ -436,10 +446,17 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         {
             Enqueue(new Work(WorkKind.Releases));
         }
+
+        if (Volatile.Read(ref _driverState) == DriverClosed)
+        {
+            // No driver will take it (the close drained the queue before or after this one went in).
+            DrainReleasesAfterClose();
+        }
     }
 
     /// <summary>Queues a message from any thread: the driver takes every queued message in one work item (one wake-up
-    /// and one flush for a burst of Sends, and no allocation per message).</summary>
+    /// and one flush for a burst of Sends, and no allocation per message). Throws when the connection has closed: the
+    /// message's buffer went back to the pool and it no longer counts in the channel's BufferedAmount.</summary>
     internal void QueueSend(in PendingSend send)
     {
         _sends.Enqueue(send);
@@ -447,71 +464,133 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         {
             Enqueue(new Work(WorkKind.Sends));
         }
+
+        if (Volatile.Read(ref _driverState) == DriverClosed)
+        {
+            // The close drains the queue after it set the state: whatever this thread put in before is returned either
+            // there or here.
+            DrainSendsAfterClose();
+            throw new InvalidOperationException("the peer connection is closed (W3C InvalidStateError)");
+        }
     }
 
-    internal void MarkActive(RtcDataChannel channel) => _active.Add(channel);
+    /// <summary>Returns the buffers of messages no driver will send and takes them out of their channels' BufferedAmount
+    /// (the driver after a close, or any thread once it is <see cref="DriverClosed"/>).</summary>
+    private void DrainSendsAfterClose()
+    {
+        while (_sends.TryDequeue(out var send))
+        {
+            send.Channel.Dequeued(send.Length);
+            if (send.Rented is { } rented)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>Returns the buffers of messages read after the close (the association's window no longer matters).</summary>
+    private void DrainReleasesAfterClose()
+    {
+        while (_releases.TryDequeue(out var message))
+        {
+            message.Inner.ReturnBuffer();
+        }
+    }
 
     internal void WakeForChannel(RtcDataChannel channel) => Post(() => _active.Add(channel));
 
     /// <summary>
     /// Adds work to the mailbox and makes sure a thread processes it: when the driver is idle, this thread
-    /// (<paramref name="inline"/>) or the thread pool. False when the connection is closed (a batch is returned).
+    /// (<paramref name="inline"/>) or the thread pool. Once the connection closed the work is discarded instead
+    /// (<see cref="Discard"/>): also when the close came between the check and the enqueue, so nothing is stranded
+    /// and no driver round starts after <see cref="DriverClosed"/>.
     /// </summary>
-    private bool Enqueue(Work work, bool inline = false)
+    private void Enqueue(Work work, bool inline = false)
     {
-        if (_inboxClosed)
+        if (_inboxClosed || Volatile.Read(ref _driverState) == DriverClosed)
         {
-            if (work.Batch is { } batch)
-            {
-                Interlocked.Add(ref _queuedDatagrams, -batch.Count);
-                DatagramBatch.Return(batch);
-            }
-
-            return false;
+            Discard(work);
+            return;
         }
 
+        AfterClosedCheckForTests?.Invoke();
         _inbox.Enqueue(work);
-        if (Interlocked.CompareExchange(ref _driverState, 1, 0) == 0)
+        switch (Interlocked.CompareExchange(ref _driverState, DriverRunning, DriverIdle))
         {
-            if (inline)
-            {
+            case DriverIdle when inline:
                 RunDriver(inline: true);
-            }
-            else
-            {
+                break;
+            case DriverIdle:
                 ThreadPool.UnsafeQueueUserWorkItem(_driverWorkItem, preferLocal: false);
-            }
+                break;
+            case DriverClosed:
+                // The driver closed after the check above: the closing thread may have drained the mailbox already.
+                DiscardInbox();
+                break;
+        }
+    }
+
+    /// <summary>Tests: runs in <see cref="Enqueue"/> between the closed check and the enqueue, to hold a thread right
+    /// where a close can overtake it.</summary>
+    internal Action? AfterClosedCheckForTests { get; set; }
+
+    /// <summary>Drops what is left in the mailbox once the driver is <see cref="DriverClosed"/> (any thread).</summary>
+    private void DiscardInbox()
+    {
+        while (_inbox.TryDequeue(out var work))
+        {
+            Discard(work);
+        }
+    }
+
+    /// <summary>Work that will never run: its datagrams and buffers go back, a caller waiting for it gets the closed error.</summary>
+    private void Discard(in Work work)
+    {
+        if (work.Batch is { } batch)
+        {
+            Interlocked.Add(ref _queuedDatagrams, -batch.Count);
+            DatagramBatch.Return(batch);
         }
 
-        return true;
+        switch (work.Kind)
+        {
+            case WorkKind.Sends:
+                DrainSendsAfterClose();
+                break;
+            case WorkKind.Releases:
+                DrainReleasesAfterClose();
+                break;
+        }
+
+        work.Discarded?.Invoke();
     }
 
     private Task<T> RunAsync<T>(Func<T> func)
     {
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var work = new Work(WorkKind.Action, Action: () =>
-        {
-            try
+        var work = new Work(
+            WorkKind.Action,
+            Action: () =>
             {
-                tcs.TrySetResult(func());
-            }
-            catch (Exception e) when (e is SdpException or ArgumentException or InvalidOperationException or FormatException or SocketException)
-            {
-                tcs.TrySetException(e);
-            }
-        });
-        if (!Enqueue(work))
-        {
-            tcs.TrySetException(new InvalidOperationException("the peer connection is closed (W3C InvalidStateError)"));
-        }
-
+                try
+                {
+                    tcs.TrySetResult(func());
+                }
+                catch (Exception e) when (e is SdpException or ArgumentException or InvalidOperationException or FormatException or SocketException)
+                {
+                    tcs.TrySetException(e);
+                }
+            },
+            Discarded: () => tcs.TrySetException(new InvalidOperationException("the peer connection is closed (W3C InvalidStateError)")));
+        Enqueue(work);
         return tcs.Task;
     }
 
     /// <summary>
-    /// The driver (this thread owns it: <see cref="_driverState"/> is 1): rounds of "everything in the mailbox, then
-    /// the after-batch step" until the mailbox is empty. An inline run stops after <see cref="MaxInlineRounds"/> and
-    /// leaves the rest to the thread pool.
+    /// The driver (this thread owns it: <see cref="_driverState"/> is <see cref="DriverRunning"/>): rounds of "everything
+    /// in the mailbox, then the after-batch step" until the mailbox is empty. An inline run stops after
+    /// <see cref="MaxInlineRounds"/> and leaves the rest to the thread pool. The round that finds the mailbox closed is
+    /// the last: it runs what was queued before the close, then moves the driver to <see cref="DriverClosed"/>.
     /// </summary>
     private void RunDriver(bool inline)
     {
@@ -523,18 +602,20 @@ public sealed class RtcPeerConnection : IAsyncDisposable
             }
 
             Guarded(default, afterBatch: true);
+            if (_inboxClosed)
+            {
+                FinishDriver();
+                return;
+            }
+
             if (_inbox.IsEmpty)
             {
-                // Idle, then look again: an Enqueue that saw the driver busy just before must not be stranded.
-                Interlocked.Exchange(ref _driverState, 0);
-                if (_inboxClosed)
+                // Idle, then look again: an Enqueue that saw the driver busy just before must not be stranded, nor a
+                // DisposeAsync that found the driver busy (it set the flag, then failed to take the driver).
+                Interlocked.Exchange(ref _driverState, DriverIdle);
+                if ((_inbox.IsEmpty && !_inboxClosed) || Interlocked.CompareExchange(ref _driverState, DriverRunning, DriverIdle) != DriverIdle)
                 {
-                    _driverDone.TrySetResult();
-                }
-
-                if (_inbox.IsEmpty || Interlocked.CompareExchange(ref _driverState, 1, 0) != 0)
-                {
-                    return;
+                    return; // (a DriverClosed seen here was set by nobody else: only the driver's owner closes it)
                 }
             }
 
@@ -544,6 +625,22 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>The driver's last act (its owner, after the mailbox closed): what was queued before the close runs, the driver
+    /// becomes <see cref="DriverClosed"/>, and what slipped in afterwards is discarded. Nothing runs the driver again.</summary>
+    private void FinishDriver()
+    {
+        while (_inbox.TryDequeue(out var work))
+        {
+            Guarded(work);
+        }
+
+        Interlocked.Exchange(ref _driverState, DriverClosed);
+        DiscardInbox();
+        DrainSendsAfterClose();
+        DrainReleasesAfterClose();
+        _driverDone.TrySetResult();
     }
 
     /// <summary>
@@ -642,6 +739,12 @@ public sealed class RtcPeerConnection : IAsyncDisposable
                 break;
             case WorkKind.Releases:
                 Interlocked.Exchange(ref _releasesPending, 0);
+                if (_closed)
+                {
+                    DrainReleasesAfterClose();
+                    break;
+                }
+
                 while (_releases.TryDequeue(out var message))
                 {
                     Manager?.Release(message);
@@ -655,7 +758,7 @@ public sealed class RtcPeerConnection : IAsyncDisposable
     {
         var channel = send.Channel;
         channel.Dequeued(send.Length);
-        if (channel.Inner is not { } inner || Manager is not { } manager)
+        if (_closed || channel.Inner is not { } inner || Manager is not { } manager)
         {
             if (send.Rented is { } unsent)
             {
@@ -1250,6 +1353,10 @@ public sealed class RtcPeerConnection : IAsyncDisposable
         {
             return;
         }
+
+        // Messages still waiting for the driver are dropped with the association (W3C: closing discards what is queued):
+        // their buffers go back before the channels' close events, which then see BufferedAmount 0.
+        DrainSendsAfterClose();
 
         // W3C close: the SCTP association is aborted (Chrome does the same), then DTLS close_notify.
         if (_sctp is { } sctp)
