@@ -101,11 +101,10 @@ public sealed class DtlsEndpoint : IDisposable
 
     /// <summary>
     /// Optional, before <see cref="Start"/>: creates the handshake thread now, so that Start only wakes it (a new thread
-    /// takes 0.1-0.2 ms to run, more under load, on the critical path of the ClientHello). The thread only waits: the
-    /// X25519 key pair is made after the first flight left, while the handshake waits for the peer's answer
-    /// (<see cref="DtlsHandshakeTransport.OnFirstWait"/>). Made here instead, a Start arriving during the ~0.25 ms
-    /// scalar multiplication (or its first-call JIT) held the ClientHello back until it ended. The thread ends at
-    /// <see cref="Close"/> or <see cref="Dispose"/> if Start never comes; call it only when one of them will.
+    /// takes 0.1-0.2 ms to run, more under load, on the critical path of the ClientHello), and has the X25519 key pair
+    /// made on the thread pool meanwhile. The handshake thread itself only waits: made there, a Start arriving during
+    /// the ~0.25 ms scalar multiplication (or its first-call JIT) held the ClientHello back until it ended. The thread
+    /// ends at <see cref="Close"/> or <see cref="Dispose"/> if Start never comes; call it only when one of them will.
     /// </summary>
     public void Prepare()
     {
@@ -116,6 +115,8 @@ public sealed class DtlsEndpoint : IDisposable
         }
 
         _prepared = true;
+        var key = _crypto.PreparedX25519;
+        ThreadPool.UnsafeQueueUserWorkItem(static k => k.Prepare(), key, preferLocal: false);
         StartThread(() =>
         {
             Action? work;

@@ -35,6 +35,6 @@ public sealed class DtlsEndpointOptions
     /// <summary>Test hook: lets a test inflate our ClientHello (e.g. to force fragmentation).</summary>
     internal Action<IDictionary<int, byte[]>>? ClientExtensionsHook { get; init; }
 
-    /// <summary>Test hook: runs on the handshake thread just before the X25519 key pair is made (tests see where that happens).</summary>
+    /// <summary>Test hook: runs on the thread that makes the X25519 key pair, just before it does (tests see where that happens).</summary>
     internal Action? KeyPreparationHook { get; init; }
 }

@@ -43,7 +43,7 @@ public class DtlsEndpointPrepareTests
     }
 
     [Fact]
-    public void A_prepared_client_sends_its_ClientHello_before_making_its_key_pair()
+    public void A_prepared_client_sends_its_ClientHello_without_waiting_for_its_key_pair()
     {
         using var keyStarted = new ManualResetEventSlim();
         using var keyGate = new ManualResetEventSlim();
@@ -86,7 +86,7 @@ public class DtlsEndpointPrepareTests
             Assert.Equal(1, first[13]); // ClientHello
             Assert.False(keyGate.IsSet);
 
-            // Made afterwards, while the client waits for the server's flight.
+            // Made all the same, out of the ClientHello's way.
             Assert.True(keyStarted.Wait(DtlsTestLink.Guard));
         }
         finally
