@@ -241,6 +241,7 @@ export class Swarm {
         onFrame: (l, f) => this.onFrame(l, f),
         onClose: (l, reason) => this.onLinkClose(l, reason),
         chunk: (i) => (this.held.has(i) ? this.host.store.get(this.id, i) : undefined),
+        progress: (l) => this.scheduler.peerProgress(l.remoteId),
       },
       this.host.uploader,
       this.host.mode === "normal",
