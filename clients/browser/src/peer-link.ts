@@ -19,8 +19,8 @@ export interface LinkHandlers {
   onClose(link: PeerLink, reason: string): void;
   /** The chunk bytes to serve a request, or undefined when not held. */
   chunk(index: number): Uint8Array | undefined;
-  /** The remote's progress, 0..1 (what it holds of the content): requesters closest to done are served first. */
-  progress?(link: PeerLink): number;
+  /** The remote's progress, 0..1 (what it holds of the content): requesters closest to done are served first; undefined = not ranked. */
+  progress?(link: PeerLink): number | undefined;
 }
 
 /** A connection that is not open after 15 s (ICE + DTLS + SCTP on a bad network) is dropped. */
@@ -221,8 +221,8 @@ export class PeerLink implements UploadQueue {
     this.pump();
   }
 
-  uploadPriority(): number {
-    return this.handlers.progress?.(this) ?? 0;
+  uploadPriority(): number | undefined {
+    return this.handlers.progress?.(this);
   }
 
   /**

@@ -2,8 +2,12 @@ import { TokenBucket } from "./token-bucket.js";
 
 /** One peer link with requests to serve, as the limiter ranks it against the others. */
 export interface UploadQueue {
-  /** The requester's progress, 0..1 (the part of the content it holds): the requester closest to done goes first. */
-  uploadPriority(): number;
+  /**
+   * The requester's progress, 0..1 (the part of the content it holds): the requester closest to done goes first.
+   * Undefined: not ranked, always the full share (streamed media, where the requester's urgency, not its progress,
+   * matters and the uploader cannot see it).
+   */
+  uploadPriority(): number | undefined;
   /** When the link opened (ms): equal progress goes to the older link. */
   readonly openedAt: number;
   /** Sends what its share allows now (called when a queue ahead of it is done). */
@@ -20,6 +24,8 @@ export interface UploadQueue {
  * Serving the requester closest to completion first (shortest remaining work) finishes them one after another and
  * turns them into seeders sooner. The rest keep one piece in flight, so their requests stay alive (no silent-peer
  * time-outs, their rate estimates stay measured) and they take over as soon as those ahead are done.
+ * Whole-file swarms only: streamed media requesters are not ranked (a viewer far into a video is not less urgent
+ * than one about to stall), they share as before and their overdue chunks go to the origin (stallDeadlineMs).
  */
 export const UPLOAD_SHARES: readonly number[] = [1 << 20, 256 << 10, 64 << 10];
 
@@ -68,10 +74,12 @@ export class UploadLimiter {
   /** Bytes `q` may keep buffered in its channel now, from its rank among the queues with requests (UPLOAD_SHARES). */
   shareFor(q: UploadQueue): number {
     const mine = q.uploadPriority();
+    if (mine === undefined) return UPLOAD_SHARES[0]!;
     let rank = 0;
     for (const other of this.queues) {
       if (other === q) continue;
       const theirs = other.uploadPriority();
+      if (theirs === undefined) continue;
       if (theirs > mine || (theirs === mine && other.openedAt < q.openedAt)) rank++;
     }
     return UPLOAD_SHARES[Math.min(rank, UPLOAD_SHARES.length - 1)]!;

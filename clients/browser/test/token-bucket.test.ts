@@ -48,7 +48,7 @@ test("upload limiter: caps concurrent uploads and paces bytes", () => {
 });
 
 /** A queue as the limiter sees it, recording pumps. */
-function queue(progress: number, openedAt: number, pumps: string[], name: string) {
+function queue(progress: number | undefined, openedAt: number, pumps: string[], name: string) {
   return { progress, openedAt, uploadPriority() { return this.progress; }, pump() { pumps.push(name); } };
 }
 
@@ -83,4 +83,16 @@ test("upload limiter: the requester closest to done gets the largest share; ties
   u.drained(early);
   assert.deepEqual(pumps, []);
   assert.equal(u.queuedCount, 3);
+});
+
+test("upload limiter: unranked queues (streamed media) always get the full share and do not push others down", () => {
+  const u = new UploadLimiter(0, 32, 0);
+  const pumps: string[] = [];
+  const streamA = queue(undefined, 0, pumps, "a");
+  const streamB = queue(undefined, 1, pumps, "b");
+  const file = queue(0.1, 2, pumps, "file");
+  for (const q of [streamA, streamB, file]) u.queued(q);
+  assert.equal(u.shareFor(streamA), UPLOAD_SHARES[0]);
+  assert.equal(u.shareFor(streamB), UPLOAD_SHARES[0]);
+  assert.equal(u.shareFor(file), UPLOAD_SHARES[0]);
 });
