@@ -104,6 +104,7 @@ public sealed class SwarmBench : IBenchSuite
             var edgeBefore = edgeSeeder.BytesUploaded;
             var pages = new List<IPage>();
             var browserCpu = ProcessCpu.Descendants();
+            var threadsBefore = Verbose ? ProcessCpu.DescendantThreads() : null;
             var serverCpu = ProcessCpu.Self();
             var wall = Stopwatch.StartNew();
             for (var i = 0; i < n; i++)
@@ -141,6 +142,14 @@ public sealed class SwarmBench : IBenchSuite
             }
 
             wall.Stop();
+            if (threadsBefore is not null)
+            {
+                // Where Chromium's CPU went in this run: the top threads by process type (ticks are 10 ms).
+                var after = ProcessCpu.DescendantThreads();
+                var top = after.Select(kv => (kv.Key, Ticks: kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).OrderByDescending(x => x.Ticks).Take(14);
+                Console.WriteLine("  CPU by process type / thread: " + string.Join(", ", top.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Key} {x.Ticks / 100.0:F1} s"))));
+            }
+
             // Viewers stay connected until their contexts close, so the edge's live sessions hold every byte sent.
             return new Run(egress.BytesServed - before, edgeSeeder.BytesUploaded - edgeBefore, slowest, wall.Elapsed, ProcessCpu.Descendants() - browserCpu, ProcessCpu.Self() - serverCpu);
         }

@@ -207,6 +207,12 @@ export class Scheduler {
     this.o.stallDeadlineMs = Math.min(this.o.stallDeadlineMs, ms);
   }
 
+  /** The part of the content the peer has said it holds, 0..1 (0 for a peer not known yet). */
+  peerProgress(id: string): number {
+    const p = this.peers.get(id);
+    return p && p.has.size > 0 ? p.has.count / p.has.size : 0;
+  }
+
   /** Whether the peer has said it holds every chunk. */
   peerComplete(id: string): boolean {
     return this.peers.get(id)?.has.complete ?? false;
