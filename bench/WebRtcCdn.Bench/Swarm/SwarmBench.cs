@@ -15,7 +15,8 @@ namespace WebRtcCdn.Bench.Swarm;
 /// N Chromium viewers (one browser, one context each, staggered starts) fetch one published file through the
 /// browser SDK; the same N fetch it with plain HTTP in the same session. Reports origin egress / content size
 /// (the server's own counter) and the slowest viewer's completion time, with the origin uncapped and capped.
-/// Usage: swarm [--viewers 4,8,12] [--mib 32] [--stagger-ms 1000] [--cap-mbit 100] [--only uncapped|capped] [--edge] [--verbose]
+/// Usage: swarm [--viewers 4,8,12] [--mib 32] [--stagger-ms 1000] [--cap-mbit 100] [--only uncapped|capped] [--edge] [--verbose] [--profile K]
+/// <c>--profile K</c> samples viewer K's JavaScript (CDP Profiler) during the P2P run and prints its top functions by self time.
 /// <c>--edge</c> runs the server's edge seeder too (off by default in the server, as in production until an operator
 /// opens its UDP port): viewers then find it in their join answers and ask it for chunks no viewer holds. What it sends
 /// over data channels is server egress as much as the origin's HTTP bodies: it has its own column and counts in the
@@ -30,10 +31,12 @@ public sealed class SwarmBench : IBenchSuite
     public string Description => "browser SDK swarm of N Chromium viewers vs plain HTTP: origin egress and slowest completion";
 
     private static bool Verbose;
+    private static int ProfileViewer = -1;
 
     public async Task<int> RunAsync(string[] args)
     {
         Verbose = args.Contains("--verbose");
+        ProfileViewer = int.Parse(Arg(args, "--profile", "-1"), CultureInfo.InvariantCulture);
         var edge = args.Contains("--edge");
         var viewers = Arg(args, "--viewers", "4,8,12").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var mib = int.Parse(Arg(args, "--mib", "32"), CultureInfo.InvariantCulture);
@@ -103,7 +106,9 @@ public sealed class SwarmBench : IBenchSuite
             var edgeSeeder = server.Services.GetRequiredService<EdgeSeeder>();
             var edgeBefore = edgeSeeder.BytesUploaded;
             var pages = new List<IPage>();
+            ICDPSession? profiler = null;
             var browserCpu = ProcessCpu.Descendants();
+            var threadsBefore = Verbose ? ProcessCpu.DescendantThreads() : null;
             var serverCpu = ProcessCpu.Self();
             var wall = Stopwatch.StartNew();
             for (var i = 0; i < n; i++)
@@ -112,6 +117,14 @@ public sealed class SwarmBench : IBenchSuite
                 contexts.Add(context);
                 var page = await context.NewPageAsync().ConfigureAwait(false);
                 await page.GotoAsync(server.BaseUri.ToString()).ConfigureAwait(false);
+                if (p2p && i == ProfileViewer)
+                {
+                    profiler = await context.NewCDPSessionAsync(page).ConfigureAwait(false);
+                    await profiler.SendAsync("Profiler.enable").ConfigureAwait(false);
+                    await profiler.SendAsync("Profiler.setSamplingInterval", new Dictionary<string, object> { ["interval"] = 500 }).ConfigureAwait(false);
+                    await profiler.SendAsync("Profiler.start").ConfigureAwait(false);
+                }
+
                 await page.EvaluateAsync(p2p ? SdkScript : HttpScript, id).ConfigureAwait(false);
                 pages.Add(page);
                 if (i < n - 1)
@@ -141,6 +154,18 @@ public sealed class SwarmBench : IBenchSuite
             }
 
             wall.Stop();
+            if (profiler is not null)
+            {
+                PrintProfile(await profiler.SendAsync("Profiler.stop").ConfigureAwait(false));
+            }
+            if (threadsBefore is not null)
+            {
+                // Where Chromium's CPU went in this run: the top threads by process type (ticks are 10 ms).
+                var after = ProcessCpu.DescendantThreads();
+                var top = after.Select(kv => (kv.Key, Ticks: kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).OrderByDescending(x => x.Ticks).Take(14);
+                Console.WriteLine("  CPU by process type / thread: " + string.Join(", ", top.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Key} {x.Ticks / 100.0:F1} s"))));
+            }
+
             // Viewers stay connected until their contexts close, so the edge's live sessions hold every byte sent.
             return new Run(egress.BytesServed - before, edgeSeeder.BytesUploaded - edgeBefore, slowest, wall.Elapsed, ProcessCpu.Descendants() - browserCpu, ProcessCpu.Self() - serverCpu);
         }
@@ -155,6 +180,42 @@ public sealed class SwarmBench : IBenchSuite
             {
                 Directory.Delete(store, recursive: true);
             }
+        }
+    }
+
+    /// <summary>Top JavaScript functions by self time from a CDP Profiler.stop result.</summary>
+    private static void PrintProfile(JsonElement? result)
+    {
+        if (result is not { } r || !r.TryGetProperty("profile", out var profile))
+        {
+            return;
+        }
+
+        var selfById = new Dictionary<int, string>();
+        foreach (var node in profile.GetProperty("nodes").EnumerateArray())
+        {
+            var frame = node.GetProperty("callFrame");
+            var url = frame.GetProperty("url").GetString() ?? "";
+            var name = frame.GetProperty("functionName").GetString() is { Length: > 0 } f ? f : "(anonymous)";
+            selfById[node.GetProperty("id").GetInt32()] = $"{name} {Path.GetFileName(url)}:{frame.GetProperty("lineNumber").GetInt32() + 1}";
+        }
+
+        var samples = profile.GetProperty("samples").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var deltas = profile.GetProperty("timeDeltas").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        var micros = new Dictionary<string, long>();
+        for (var i = 0; i < samples.Length; i++)
+        {
+            // A sample's time is the gap to the next one (deltas are to the previous sample).
+            var us = i + 1 < deltas.Length ? deltas[i + 1] : 0;
+            var key = selfById.GetValueOrDefault(samples[i], "?");
+            micros[key] = micros.GetValueOrDefault(key) + us;
+        }
+
+        var total = micros.Values.Sum();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  JS profile (viewer {ProfileViewer}, {total / 1e6:F1} s sampled, self time):"));
+        foreach (var (key, us) in micros.OrderByDescending(kv => kv.Value).Take(25))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {us / 1000.0,8:F0} ms  {key}"));
         }
     }
 

@@ -1,5 +1,5 @@
 import { decode, encode, encodePiece, MAX_PIECE_DATA, type WireFrame } from "./wire.js";
-import type { UploadLimiter } from "./upload-limiter.js";
+import type { UploadLimiter, UploadQueue } from "./upload-limiter.js";
 
 /**
  * One peer: an RTCPeerConnection with one ordered, reliable data channel (label `cdn`) speaking the binary
@@ -19,17 +19,10 @@ export interface LinkHandlers {
   onClose(link: PeerLink, reason: string): void;
   /** The chunk bytes to serve a request, or undefined when not held. */
   chunk(index: number): Uint8Array | undefined;
+  /** The remote's progress, 0..1 (what it holds of the content): requesters closest to done are served first; undefined = not ranked. */
+  progress?(link: PeerLink): number | undefined;
 }
 
-/**
- * Stop queueing above 1 MiB in the channel and resume below 512 KiB: a refill's worth (25 ms at 20 MB/s) stays
- * queued for Chromium's SCTP, far from the 16 MiB at which Chromium's send() fails. Not more: what is queued
- * when the requester cancels (a duplicate won elsewhere) is sent anyway and thrown away (at 4 MiB the swarm
- * bench saw up to 13 MiB of such waste per viewer). The dc-cost bench (2026-11-24 07:31, two Chromium pages, 64 MiB)
- * measured the same CPU per MB and throughput with 512 KiB as with 2 MiB.
- */
-const HIGH_WATER = 1 << 20;
-const LOW_WATER = 512 << 10;
 /** A connection that is not open after 15 s (ICE + DTLS + SCTP on a bad network) is dropped. */
 export const CONNECT_TIMEOUT_MS = 15_000;
 /** Liveness: PING every 5 s; a peer silent for 20 s is dead (consent freshness gives up at ~30 s). */
@@ -46,8 +39,10 @@ interface Upload {
   data: Uint8Array;
 }
 
-export class PeerLink {
+export class PeerLink implements UploadQueue {
   readonly pc: RTCPeerConnection;
+  /** When the channel opened (ms, performance.now()); before that, when the link was made. */
+  openedAt = performance.now();
   channel: RTCDataChannel | undefined;
   open = false;
   closed = false;
@@ -142,9 +137,9 @@ export class PeerLink {
   private attach(ch: RTCDataChannel): void {
     this.channel = ch;
     ch.binaryType = "arraybuffer";
-    ch.bufferedAmountLowThreshold = LOW_WATER;
     ch.onopen = () => {
       this.open = true;
+      this.openedAt = performance.now();
       this.lastHeard = performance.now();
       this.timers.push(setInterval(() => this.keepAlive(), PING_MS));
       this.handlers.onOpen(this);
@@ -192,6 +187,7 @@ export class PeerLink {
         if (i >= 0) {
           this.uploads.splice(i, 1);
           this.uploader.finish();
+          if (this.uploads.length === 0) this.uploader.drained(this);
         }
         return;
       }
@@ -221,16 +217,28 @@ export class PeerLink {
       return;
     }
     this.uploads.push({ requestId, chunk, offset, end: offset + length, data });
+    this.uploader.queued(this);
     this.pump();
   }
 
-  /** Sends queued pieces while the channel has room and the rate cap allows. */
-  private pump(): void {
-    if (this.pumping || this.closed || !this.channel) return;
+  uploadPriority(): number | undefined {
+    return this.handlers.progress?.(this);
+  }
+
+  /**
+   * Sends queued pieces while the channel holds less than this link's share (by the requester's rank among the
+   * links with requests, UploadLimiter.shareFor) and the rate cap allows. Not more: what is queued when the requester
+   * cancels (a duplicate won elsewhere) is sent anyway and thrown away, and Chromium's send() fails at 16 MiB.
+   */
+  pump(): void {
+    if (this.pumping || this.closed || !this.channel || this.uploads.length === 0) return;
     this.pumping = true;
     try {
+      const share = this.uploader.shareFor(this);
+      // onbufferedamountlow resumes at half the share: the rank is looked at again every refill.
+      this.channel.bufferedAmountLowThreshold = share >> 1;
       while (this.uploads.length > 0 && this.channel.readyState === "open") {
-        if (this.channel.bufferedAmount > HIGH_WATER) return; // onbufferedamountlow resumes
+        if (this.channel.bufferedAmount >= share) return;
         const u = this.uploads[0]!;
         const n = Math.min(MAX_PIECE_DATA, u.end - u.offset);
         const wait = this.uploader.take(n, performance.now());
@@ -252,6 +260,7 @@ export class PeerLink {
         if (u.offset >= u.end) {
           this.uploads.shift();
           this.uploader.finish(true);
+          if (this.uploads.length === 0) this.uploader.drained(this);
         }
       }
     } finally {
@@ -280,6 +289,7 @@ export class PeerLink {
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     for (let i = 0; i < this.uploads.length; i++) this.uploader.finish();
     this.uploads.length = 0;
+    this.uploader.drained(this);
     try {
       this.channel?.close();
       this.pc.close();

@@ -137,6 +137,12 @@ const FIRST_REQUESTS = 1;
 /** A duplicate is sent only when the other holder is expected to deliver in under 1 / this of the time left. */
 const DUPLICATE_GAIN = 2;
 const EWMA_ALPHA = 0.3;
+/**
+ * A peer's current request taking more than this many times its expected time shows the peer's current rate
+ * (currentRate). 2: one chunk time of jitter is normal on a loaded machine; the swarm bench (N = 12, 2026-11-24)
+ * saw viewers' last chunks wait 3-5 s at peers that still trickled pieces while idle holders could have served them.
+ */
+const SLOW_HEAD = 2;
 /** After this many back-up step-ins for its chunks, a peer no longer counts as an owner candidate. */
 const MAX_OVERDUE = 2;
 /** Origin errors on one chunk before the download fails. */
@@ -205,6 +211,12 @@ export class Scheduler {
   /** `priority: "high"` reads: the origin steps in sooner for the chunk the reader waits for. */
   shortenStallDeadline(ms: number): void {
     this.o.stallDeadlineMs = Math.min(this.o.stallDeadlineMs, ms);
+  }
+
+  /** The part of the content the peer has said it holds, 0..1 (0 for a peer not known yet). */
+  peerProgress(id: string): number {
+    const p = this.peers.get(id);
+    return p && p.has.size > 0 ? p.has.count / p.has.size : 0;
   }
 
   /** Whether the peer has said it holds every chunk. */
@@ -447,9 +459,32 @@ export class Scheduler {
     if (!p) return Infinity;
     if (now - Math.max(p.lastActivity, r.started) >= this.o.stragglerMs) return Infinity;
     let queued = 0;
-    for (const q of this.requests.values())
-      if (q.source === r.source && (q.started < r.started || (q.started === r.started && q.id <= r.id))) queued += Math.max(0, this.o.chunkLength(q.chunk) - q.received);
-    return queued / (p.rate ?? INITIAL_RATE);
+    let head: Request | undefined;
+    for (const q of this.requests.values()) {
+      if (q.source !== r.source) continue;
+      if (!head || q.started < head.started || (q.started === head.started && q.id < head.id)) head = q;
+      if (q.started < r.started || (q.started === r.started && q.id <= r.id)) queued += Math.max(0, this.o.chunkLength(q.chunk) - q.received);
+    }
+    return queued / this.currentRate(p, head, now);
+  }
+
+  /**
+   * A peer's rate for what it has queued: its average, unless the request it is serving now (the oldest: a link
+   * serves in order) has taken more than SLOW_HEAD times its expected time, when what that request received since it
+   * became the head is the better estimate (a peer that went slow, CPU-starved or serving others first, still
+   * trickles pieces and is not "silent", but the average of its past chunks would keep promising its old speed).
+   */
+  private currentRate(p: PeerState, head: Request | undefined, now: number): number {
+    const rate = p.rate ?? INITIAL_RATE;
+    if (!head || p.rate === undefined) return rate;
+    const elapsed = now - Math.max(head.started, p.lastCompletion);
+    if (elapsed <= SLOW_HEAD * this.chunkTime(p, head.chunk)) return rate;
+    return Math.min(rate, Math.max(head.received, 1) / elapsed);
+  }
+
+  /** When the head request at `p` turns slow (see currentRate), or undefined. */
+  private slowHeadAt(p: PeerState, head: Request): number {
+    return Math.max(head.started, p.lastCompletion) + SLOW_HEAD * this.chunkTime(p, head.chunk);
   }
 
   private wanted(): number[] {
@@ -651,13 +686,23 @@ export class Scheduler {
     let t = Infinity;
     if (this.graceUntil > now && this.graceUntil !== Infinity) t = Math.min(t, this.graceUntil);
     if (this.electionGraceUntil > now) t = Math.min(t, this.electionGraceUntil);
+    const heads = new Map<string, Request>();
     for (const r of this.requests.values()) {
       const p = this.peers.get(r.source);
       if (p) t = Math.min(t, p.lastActivity + this.o.peerIdleTimeoutMs);
+      if (p && p.rate !== undefined && this.byChunk.get(r.chunk)?.size === 1) {
+        const h = heads.get(p.id);
+        if (!h || r.started < h.started || (r.started === h.started && r.id < h.id)) heads.set(p.id, r);
+      }
       // A straggler's turn to be duplicated (only while it still has a single copy in flight).
       const silentAt = Math.max(p?.lastActivity ?? r.started, r.started) + this.o.stragglerMs;
       if (p && silentAt > now && this.byChunk.get(r.chunk)?.size === 1) t = Math.min(t, silentAt);
       t = Math.min(t, r.started + this.o.requestTimeoutMs);
+    }
+    // A head request turning slow may make its queue worth duplicating (only when its chunk has a single copy).
+    for (const [id, head] of heads) {
+      const at = this.slowHeadAt(this.peers.get(id)!, head);
+      if (at > now) t = Math.min(t, at);
     }
     for (const [chunk, since] of this.waitStart) if (!this.have.has(chunk)) t = Math.min(t, since + this.o.ownerBackoffMs);
     for (const [chunk, since] of this.orphanSince) if (!this.have.has(chunk) && since + this.o.seededElectionWaitMs > now) t = Math.min(t, since + this.o.seededElectionWaitMs);

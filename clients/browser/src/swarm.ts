@@ -241,6 +241,8 @@ export class Swarm {
         onFrame: (l, f) => this.onFrame(l, f),
         onClose: (l, reason) => this.onLinkClose(l, reason),
         chunk: (i) => (this.held.has(i) ? this.host.store.get(this.id, i) : undefined),
+        // Whole files rank requesters by progress (UPLOAD_SHARES); streamed media does not (urgency is the requester's).
+        progress: (l) => (this.strategy === "stream" ? undefined : this.scheduler.peerProgress(l.remoteId)),
       },
       this.host.uploader,
       this.host.mode === "normal",

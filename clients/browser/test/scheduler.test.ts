@@ -335,6 +335,29 @@ test("stragglers: a peer that has not delivered yet duplicates only a silent pee
   assert.deepEqual(reqs(s.tick(4000)).map((r) => [r.peer, r.chunk]), [["b", 1]]);
 });
 
+test("stragglers: a peer that still trickles but went slow is duplicated once its current request takes twice its time", () => {
+  const s = make({ chunkCount: 4, maxConcurrentTransfers: 4, stragglerMs: 2500 }, 10_000);
+  s.addPeer("a", bits(4, [0, 1, 2]), 0);
+  s.addPeer("b", bits(4, [3]), 0);
+  const start = reqs(s.tick(0));
+  assert.deepEqual(start.map((r) => [r.peer, r.chunk]).sort(), [["a", 0], ["b", 3]]);
+  for (const r of start) s.completed(r.requestId, 100); // both: 1 MiB per 100 ms
+  const atA = reqs(s.tick(100));
+  assert.deepEqual(atA.map((r) => [r.peer, r.chunk]), [["a", 1], ["a", 2]]);
+  s.peerHave("b", 1, 100);
+  s.peerHave("b", 2, 100);
+  // 150 ms: a is on time (chunk 2 due in ~200 ms; b would take 100): not clearly faster, no duplicate.
+  s.activity(atA[0]!.requestId, 150, 64 << 10);
+  assert.deepEqual(reqs(s.tick(150)), []);
+  // The scheduler wakes when a's current request turns slow (twice its 100 ms).
+  assert.ok(s.nextWake(150)! <= 300, `woke at ${s.nextWake(150)}`);
+  // 400 ms: a still sends pieces (not silent: stragglerMs is 2.5 s) but only 128 KiB in 300 ms: its queue is ~4.6 s
+  // away at that pace, so idle b duplicates the request expected to finish last.
+  s.activity(atA[0]!.requestId, 400, 64 << 10);
+  const dups = reqs(s.tick(400));
+  assert.deepEqual(dups.map((r) => [r.peer, r.chunk])[0], ["b", 2]);
+});
+
 test("stragglers: what is left of a request, not the whole chunk, decides", () => {
   const s = make({ chunkCount: 4, maxConcurrentTransfers: 4 }, 10_000);
   s.addPeer("a", bits(4, [0, 1, 2]), 0);

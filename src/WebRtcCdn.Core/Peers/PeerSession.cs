@@ -63,8 +63,9 @@ public sealed class PeerSession : IAsyncDisposable
     public Task Ready => _ready.Task;
 
     /// <summary>
-    /// Raised on the session's loop when the remote announces a chunk with HAVE (after its HELLO: see <see cref="Ready"/>).
-    /// Handlers must not block (the edge uses it to learn which of its peers it can pull a chunk from).
+    /// Raised on the session's loop when the remote announces a chunk with HAVE (after its HELLO: see <see cref="Ready"/>),
+    /// once per chunk: a repeated HAVE, or one for a chunk its HELLO listed, raises nothing. Handlers must not block (the
+    /// edge uses it to learn which of its peers it can pull a chunk from, the downloader to schedule).
     /// </summary>
     public event Action<PeerSession, int>? RemoteHaveReceived;
 

@@ -231,8 +231,15 @@ public sealed class PeerSessionCore
                     return;
                 }
 
-                _remoteBitfield![have.ChunkIndex >> 3] |= (byte)(0x80 >> (have.ChunkIndex & 7));
-                _events.Enqueue(new RemoteHaveEvent(have.ChunkIndex));
+                // A repeated HAVE (or one for a chunk the HELLO listed) says nothing new: no event, so a peer that repeats
+                // HAVEs cannot make the layers above (a downloader's scheduling pass, the edge's fan-out) work per frame.
+                var mask = (byte)(0x80 >> (have.ChunkIndex & 7));
+                if ((_remoteBitfield![have.ChunkIndex >> 3] & mask) == 0)
+                {
+                    _remoteBitfield[have.ChunkIndex >> 3] |= mask;
+                    _events.Enqueue(new RemoteHaveEvent(have.ChunkIndex));
+                }
+
                 break;
             case RequestFrame request:
                 OnRequest(request, now);

@@ -20,6 +20,9 @@ public sealed class Downloader : IAsyncDisposable
     private readonly DownloaderOptions _options;
     private readonly SafeFileHandle _file;
     private readonly bool[] _done;
+
+    /// <summary>Chunks being transferred (written by <see cref="RunAsync"/>, read by the HAVE handlers to skip a pointless wake).</summary>
+    private readonly bool[] _transferring;
     private readonly List<PeerSlot> _peers = [];
     private readonly Lock _peersLock = new();
     private readonly SwarmGrace _grace;
@@ -28,6 +31,8 @@ public sealed class Downloader : IAsyncDisposable
     private long _fromPeers;
     private long _fromHttp;
     private readonly long _resumed;
+    private long _passes;
+    private long _haveWakes;
 
     /// <summary>With nothing else to wake it, the scheduler looks again this often: 1 s, a safety net for a missed wake-up.</summary>
     private static readonly TimeSpan IdleRecheck = TimeSpan.FromSeconds(1);
@@ -39,6 +44,7 @@ public sealed class Downloader : IAsyncDisposable
         Manifest = manifest;
         _file = file;
         _done = done;
+        _transferring = new bool[done.Length];
         _resumed = resumed;
         _grace = new SwarmGrace(options.PeerGrace);
         _started = options.Time.GetTimestamp();
@@ -139,13 +145,21 @@ public sealed class Downloader : IAsyncDisposable
         }
     }
 
+    /// <summary>Scheduling passes run so far (a pass looks at the missing chunks once): what a HAVE or a transfer costs.</summary>
+    internal long Passes => Interlocked.Read(ref _passes);
+
+    /// <summary>HAVEs that woke the scheduler (the others were for chunks done or being transferred).</summary>
+    internal long HaveWakes => Interlocked.Read(ref _haveWakes);
+
     /// <summary>Adds a peer (its session is started by the caller). Any time, also while running.</summary>
     /// <param name="peerId">The swarm's id for it, when it was <see cref="ExpectPeers"/>ed: it is no longer waited for.</param>
     public void AddPeer(PeerSession session, string? peerId = null)
     {
         ArgumentNullException.ThrowIfNull(session);
-        session.RemoteHaveReceived += (_, _) => Wake(); // a chunk a peer now holds is not taken from HTTP
-        _ = session.Ready.ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        session.RemoteHaveReceived += (_, chunk) => OnRemoteHave(chunk);
+        // A peer added before its HELLO cannot be picked yet (PickPeer needs Ready): its HELLO must wake a pass, or what it
+        // holds waits for the idle re-check (and forever under a clock that does not move). A failed HELLO ends in Closed.
+        _ = session.Ready.ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         _ = session.Closed.ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         lock (_peersLock)
         {
@@ -198,8 +212,9 @@ public sealed class Downloader : IAsyncDisposable
         var attempts = new int[Manifest.ChunkCount];
         var excluded = new Dictionary<int, HashSet<PeerSlot>>();
         var inFlight = new Dictionary<Task<Fetched>, int>();
-        var started = new bool[Manifest.ChunkCount];
+        var started = _transferring;
         var httpInFlight = 0;
+        var firstMissing = 0; // every chunk before it is done: a pass starts there
         progress?.Report(Progress);
         while (true)
         {
@@ -211,43 +226,51 @@ public sealed class Downloader : IAsyncDisposable
             }
 
             TimeSpan? holdUntil;
+            PeerSlot[] peers;
             lock (_peersLock)
             {
                 holdUntil = _grace.Deadline(Now);
+                peers = [.. _peers]; // one snapshot per pass, not one per chunk looked at
             }
 
             // Schedule: chunks in order (a viewer streams from the front); a peer holding it when one is free,
             // the origin when no live peer holds it and no expected candidate is still connecting.
-            for (var i = 0; i < _done.Length; i++)
+            Interlocked.Increment(ref _passes);
+            while (firstMissing < _done.Length && _done[firstMissing])
+            {
+                firstMissing++;
+            }
+
+            for (var i = firstMissing; i < _done.Length; i++)
             {
                 if (_done[i] || started[i])
                 {
                     continue;
                 }
 
-                var peer = PickPeer(i, excluded.GetValueOrDefault(i));
+                var peer = PickPeer(peers, i, excluded.GetValueOrDefault(i));
                 if (peer is not null)
                 {
                     peer.InFlight++;
-                    started[i] = true;
+                    Volatile.Write(ref started[i], true);
                     inFlight[FromPeerAsync(peer, i, cancellationToken)] = i;
                 }
-                else if (holdUntil is null && !_options.DisableHttpChunks && httpInFlight < _options.MaxHttpConcurrency && !AnyLivePeerHas(i, excluded.GetValueOrDefault(i)))
+                else if (holdUntil is null && !_options.DisableHttpChunks && httpInFlight < _options.MaxHttpConcurrency && !AnyLivePeerHas(peers, i, excluded.GetValueOrDefault(i)))
                 {
                     httpInFlight++;
-                    started[i] = true;
+                    Volatile.Write(ref started[i], true);
                     inFlight[FromHttpAsync(i, cancellationToken)] = i;
                 }
             }
 
             if (inFlight.Count == 0)
             {
-                if (Array.TrueForAll(_done, d => d))
+                if (firstMissing == _done.Length)
                 {
                     break;
                 }
 
-                if (holdUntil is null && !HasLivePeers() && (!_options.DisableHttpChunks || Snapshot().Length > 0))
+                if (holdUntil is null && !HasLivePeers(peers) && (!_options.DisableHttpChunks || peers.Length > 0))
                 {
                     throw new DownloadException(DownloadFailure.Failed, "no source left for the missing chunks");
                 }
@@ -270,7 +293,7 @@ public sealed class Downloader : IAsyncDisposable
 
             var index = inFlight[finished];
             inFlight.Remove(finished);
-            started[index] = false;
+            Volatile.Write(ref started[index], false); // a pass follows (this loop continues): a HAVE meanwhile need not wake
             var result = await finished.ConfigureAwait(false);
             if (result.Peer is { } slot)
             {
@@ -284,7 +307,7 @@ public sealed class Downloader : IAsyncDisposable
             if (result.Data is { } data && Sha256Digest.Compute(data) == Manifest.Chunks[index])
             {
                 await RandomAccess.WriteAsync(_file, data, Manifest.ChunkOffset(index), cancellationToken).ConfigureAwait(false);
-                _done[index] = true;
+                Volatile.Write(ref _done[index], true);
                 if (result.Peer is null)
                 {
                     Interlocked.Add(ref _fromHttp, data.Length);
@@ -348,10 +371,24 @@ public sealed class Downloader : IAsyncDisposable
 
     private void Wake() => _wake.TrySetResult();
 
-    private PeerSlot? PickPeer(int index, HashSet<PeerSlot>? excluded)
+    /// <summary>
+    /// A peer announced a chunk (on its session's loop). Only a chunk neither done nor being transferred can change what
+    /// a pass does; for the others a wake would be a whole pass for nothing (a peer announcing what we already have, or
+    /// many peers announcing one chunk). A transfer that ends runs a pass anyway, so a HAVE that races with it is not lost.
+    /// </summary>
+    private void OnRemoteHave(int chunk)
+    {
+        if ((uint)chunk < (uint)_done.Length && !Volatile.Read(ref _done[chunk]) && !Volatile.Read(ref _transferring[chunk]))
+        {
+            Interlocked.Increment(ref _haveWakes);
+            Wake();
+        }
+    }
+
+    private PeerSlot? PickPeer(PeerSlot[] peers, int index, HashSet<PeerSlot>? excluded)
     {
         PeerSlot? best = null;
-        foreach (var peer in Snapshot())
+        foreach (var peer in peers)
         {
             if (!peer.Banned && !peer.Session.IsClosed && peer.Session.Ready.IsCompletedSuccessfully && peer.Session.RemoteHas(index)
                 && peer.InFlight < _options.MaxRequestsPerPeer && (excluded is null || !excluded.Contains(peer))
@@ -364,9 +401,9 @@ public sealed class Downloader : IAsyncDisposable
         return best;
     }
 
-    private bool AnyLivePeerHas(int index, HashSet<PeerSlot>? excluded)
+    private static bool AnyLivePeerHas(PeerSlot[] peers, int index, HashSet<PeerSlot>? excluded)
     {
-        foreach (var peer in Snapshot())
+        foreach (var peer in peers)
         {
             if (!peer.Banned && !peer.Session.IsClosed && peer.Session.RemoteHas(index) && (excluded is null || !excluded.Contains(peer)))
             {
@@ -377,9 +414,9 @@ public sealed class Downloader : IAsyncDisposable
         return false;
     }
 
-    private bool HasLivePeers()
+    private static bool HasLivePeers(PeerSlot[] peers)
     {
-        foreach (var peer in Snapshot())
+        foreach (var peer in peers)
         {
             if (!peer.Banned && !peer.Session.IsClosed)
             {

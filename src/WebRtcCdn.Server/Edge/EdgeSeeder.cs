@@ -48,7 +48,7 @@ public sealed class EdgeSeeder : IAsyncDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _pull = pull;
-        _peerPull = new EdgePeerPull(content, logger);
+        _peerPull = new EdgePeerPull(content, logger, _time);
     }
 
     public bool Enabled => _options.Enabled;

@@ -44,20 +44,21 @@ internal sealed class StoreChunkSource : IChunkSource
 
     public async ValueTask<ReadOnlyMemory<byte>?> GetAsync(int chunkIndex, CancellationToken cancellationToken)
     {
-        if (!CanServe(chunkIndex))
+        if (chunkIndex < 0 || chunkIndex >= _manifest.ChunkCount)
         {
             return null;
         }
 
         var hash = _manifest.Chunks[chunkIndex];
-        // The store verifies what it reads: a corrupt chunk comes back null (and is evicted), like a missing one.
-        var data = Holds(chunkIndex) ? await _content.Store.GetAsync(hash, cancellationToken).ConfigureAwait(false) : null;
+        // One store lookup: GetAsync is null for a chunk the store lacks, and for a corrupt one (which it evicts), so asking
+        // Contains first (through CanServe, then Holds) only looked the chunk up two more times.
+        var data = await _content.Store.GetAsync(hash, cancellationToken).ConfigureAwait(false);
         if (data is null && _upstream is not null && _pull is not null)
         {
             data = await FromUpstreamAsync(hash, cancellationToken).ConfigureAwait(false);
         }
 
-        if (data is null && _peers is not null)
+        if (data is null && _peers is not null && _peers.Reachable(_manifest.Id, chunkIndex))
         {
             data = await _peers.PullAsync(_manifest, chunkIndex, cancellationToken).ConfigureAwait(false);
         }

@@ -74,6 +74,27 @@ public sealed class PeerSessionCoreTests
     }
 
     [Fact]
+    public void A_repeated_have_or_one_for_a_chunk_the_hello_listed_raises_no_event()
+    {
+        var (manifest, chunks) = Content(3);
+        var seeder = new PeerSessionCore(manifest, i => i == 0, new PeerSessionOptions(), TimeSpan.Zero);
+        var viewer = new PeerSessionCore(manifest, _ => false, new PeerSessionOptions(), TimeSpan.Zero);
+        seeder.Start(TimeSpan.Zero);
+        viewer.Start(TimeSpan.Zero);
+        Exchange(seeder, viewer, chunks, TimeSpan.Zero);
+
+        seeder.AnnounceHave(0, TimeSpan.Zero); // listed in its HELLO
+        seeder.AnnounceHave(1, TimeSpan.Zero);
+        seeder.AnnounceHave(1, TimeSpan.Zero);
+        seeder.AnnounceHave(1, TimeSpan.Zero);
+        var events = Exchange(seeder, viewer, chunks, TimeSpan.Zero);
+
+        Assert.Equal(1, Assert.Single(events.OfType<RemoteHaveEvent>()).ChunkIndex);
+        Assert.True(viewer.RemoteHas(0) && viewer.RemoteHas(1) && !viewer.RemoteHas(2));
+        Assert.False(viewer.IsClosed);
+    }
+
+    [Fact]
     public void A_whole_chunk_arrives_in_pieces_of_at_most_65521_bytes()
     {
         var (manifest, chunks) = Content(2);

@@ -183,6 +183,28 @@ public sealed class DownloaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_peer_added_before_its_hello_is_used_as_soon_as_the_hello_arrives()
+    {
+        using var http = _server.CreateClient();
+        var clock = new FakeTimeProvider(); // never advanced: no idle re-check, only the HELLO can wake the scheduler
+        var leech = Options("early.bin", noHttp: true, time: clock);
+        await using var downloader = await Downloader.OpenAsync(http, leech);
+        var (a, b) = InMemoryPeerChannel.CreatePair();
+        var serving = new PeerSession(a, downloader.Manifest, new ArraySource(downloader.Manifest, _content), time: clock);
+        _servers.Add(serving);
+        var fetching = new PeerSession(b, downloader.Manifest, downloader.ChunkSource, time: clock);
+        _ = fetching.StartAsync();
+        downloader.AddPeer(fetching); // the remote has not said HELLO: it cannot be picked yet
+        var run = downloader.RunAsync();
+        Assert.False(fetching.Ready.IsCompleted);
+
+        _ = serving.StartAsync();
+        var final = await run.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(_content, await File.ReadAllBytesAsync(leech.OutputPath));
+        Assert.Equal(_content.Length, final.BytesFromPeers);
+    }
+
+    [Fact]
     public async Task Http_takes_over_when_every_expected_peer_failed()
     {
         using var http = _server.CreateClient();
