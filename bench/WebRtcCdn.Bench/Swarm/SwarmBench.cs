@@ -15,7 +15,7 @@ namespace WebRtcCdn.Bench.Swarm;
 /// N Chromium viewers (one browser, one context each, staggered starts) fetch one published file through the
 /// browser SDK; the same N fetch it with plain HTTP in the same session. Reports origin egress / content size
 /// (the server's own counter) and the slowest viewer's completion time, with the origin uncapped and capped.
-/// Usage: swarm [--viewers 4,8,12] [--mib 32] [--stagger-ms 1000] [--cap-mbit 100] [--only uncapped|capped] [--edge] [--verbose] [--profile K]
+/// Usage: swarm [--viewers 4,8,12] [--mib 32] [--stagger-ms 1000] [--cap-mbit 100] [--only uncapped|capped] [--edge] [--verbose] [--profile K] [--modes p2p|http|both]
 /// <c>--profile K</c> samples viewer K's JavaScript (CDP Profiler) during the P2P run and prints its top functions by self time.
 /// <c>--edge</c> runs the server's edge seeder too (off by default in the server, as in production until an operator
 /// opens its UDP port): viewers then find it in their join answers and ask it for chunks no viewer holds. What it sends
@@ -54,11 +54,18 @@ public sealed class SwarmBench : IBenchSuite
             "capped" => new long[] { capMbit * 1_000_000L / 8 },
             _ => new long[] { 0, capMbit * 1_000_000L / 8 },
         };
+        // --modes p2p (or http) runs one side only: for A/B runs of SDK bundles, where the HTTP-only figure is known.
+        var modes = Arg(args, "--modes", "both") switch
+        {
+            "p2p" => new[] { true },
+            "http" => new[] { false },
+            _ => new[] { true, false },
+        };
         foreach (var cap in caps)
         {
             foreach (var n in viewers)
             {
-                foreach (var p2p in new[] { true, false })
+                foreach (var p2p in modes)
                 {
                     var load = ProcessCpu.LoadAverage();
                     var r = await RunOnceAsync(content, sha, n, stagger, cap, p2p, edge).ConfigureAwait(false);
