@@ -22,7 +22,7 @@ export interface CandidatePeer {
 
 export type SignalMessage =
   | { type: "welcome"; v: number; peer_id: string; resume_token: string; resumed: boolean; heartbeat_interval?: number; ice_servers?: IceServerInfo[]; max_peers?: number }
-  | { type: "joined"; id?: number; swarm: string; peers: CandidatePeer[]; covered?: boolean }
+  | { type: "joined"; id?: number; swarm: string; peers: CandidatePeer[] }
   | { type: "offer" | "answer"; from: string; swarm: string; cid?: string; sdp: string }
   | { type: "candidate"; from: string; swarm: string; cid?: string; candidate: RTCIceCandidateInit | null }
   | { type: "peer-left"; peer_id: string; swarm: string }
@@ -210,8 +210,7 @@ export class SignalingClient extends EventTarget {
         if (m.id !== undefined) this.pendingJoins.delete(m.id);
         const peers = Array.isArray(m.peers) ? m.peers.filter((p) => typeof p?.peer_id === "string" && p.peer_id !== this.peerId) : [];
         cb?.({ peers });
-        // covered: the swarm's other viewers hold every chunk between them (server's view; see PROTOCOL.md).
-        this.dispatchEvent(new CustomEvent("joined", { detail: { swarm: m.swarm, peers, covered: m.covered === true } }));
+        this.dispatchEvent(new CustomEvent("joined", { detail: { swarm: m.swarm, peers } }));
         break;
       }
       case "ice-servers":

@@ -141,11 +141,8 @@ export class Swarm {
     }
     // Candidates from any `joined` for this swarm: ours, the re-join after a signaling reconnect, the periodic one.
     this.onJoined = (e: Event) => {
-      const d = (e as CustomEvent<{ swarm: string; peers: CandidatePeer[]; covered?: boolean }>).detail;
-      if (d.swarm !== this.id) return;
-      // Chunks no neighbour holds are held elsewhere in the swarm: neighbours will get them, so no election at once.
-      if (d.covered) this.scheduler.swarmSeeded();
-      this.connectTo(d.peers);
+      const d = (e as CustomEvent<{ swarm: string; peers: CandidatePeer[] }>).detail;
+      if (d.swarm === this.id) this.connectTo(d.peers);
     };
     sig.addEventListener("joined", this.onJoined);
     // Below maxPeers while downloading, ask again for candidates (peers leave; new ones arrive).

@@ -80,23 +80,6 @@ test("join resolves with the candidates (never ourselves) and a server error rej
   c.close();
 });
 
-test("joined events say whether the swarm covers the content (only a literal true counts)", async () => {
-  const c = client();
-  const p = c.connect();
-  const ws = FakeSocket.all[0]!;
-  ws.open("me", "t");
-  await p;
-  const seen: Array<boolean | undefined> = [];
-  c.addEventListener("joined", (e) => seen.push((e as CustomEvent<{ covered?: boolean }>).detail.covered));
-  for (const covered of [true, undefined, "yes", 1]) {
-    const j = c.join({ swarm: "s1", chunks: 0, total: 4, maxConnections: 8, want: 8 });
-    ws.deliver({ type: "joined", id: ws.sent.at(-1)!.id, swarm: "s1", peers: [{ peer_id: "a" }], ...(covered === undefined ? {} : { covered }) });
-    await j;
-  }
-  assert.deepEqual(seen, [true, false, false, false]);
-  c.close();
-});
-
 test("after a drop it reconnects with its resume token and re-joins its swarms", async (t) => {
   t.mock.timers.enable({ apis: ["setTimeout"] }); // virtual time: the back-off elapses without waiting
   const c = client();

@@ -327,7 +327,6 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
         var max = Math.Min(m.Want ?? SignalingProtocol.MaxWant, Math.Min(_options.P2P.MaxPeers, SignalingProtocol.MaxWant));
         var chosen = PeerSelector.Select(member, sample, max, Random.Shared);
-        var covered = SwarmCoverage.Covers(member, sample);
         Send(session, ServerMessages.Write(w =>
         {
             w.WriteString("type", "joined");
@@ -350,10 +349,6 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
             }
 
             w.WriteEndArray();
-            if (covered)
-            {
-                w.WriteBoolean("covered", true);
-            }
         }));
     }
 
