@@ -1,6 +1,11 @@
 namespace WebRtcCdn.Server.Origin;
 
-/// <summary>Wraps a response body and adds every written byte to <see cref="OriginEgress"/>.</summary>
+/// <summary>
+/// Wraps a response body and adds every written byte to <see cref="OriginEgress"/>. Bytes are counted as they are
+/// handed to the response, before the write completes: a client may hold the bytes before the write's continuation
+/// runs, and the counter must never lag what a client has received (the tests and the swarm bench read it right
+/// after a download). A write that fails (the client went away) has still been counted: at most one write's worth.
+/// </summary>
 internal sealed class CountingStream(Stream inner, OriginEgress egress) : Stream
 {
     public override bool CanRead => false;
@@ -25,14 +30,14 @@ internal sealed class CountingStream(Stream inner, OriginEgress egress) : Stream
 
     public override void Write(byte[] buffer, int offset, int count)
     {
-        inner.Write(buffer, offset, count);
         egress.AddBytes(count);
+        inner.Write(buffer, offset, count);
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         egress.AddBytes(buffer.Length);
+        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
