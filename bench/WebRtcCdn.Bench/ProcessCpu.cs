@@ -11,39 +11,16 @@ internal static class ProcessCpu
     /// <summary>utime + stime of every live descendant process of this one.</summary>
     public static TimeSpan Descendants()
     {
-        var self = Environment.ProcessId;
-        var parents = new Dictionary<int, int>();
-        var ticks = new Dictionary<int, long>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        long total = 0;
+        foreach (var pid in DescendantPids())
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
             try
             {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
-                ticks[pid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                total += Ticks(File.ReadAllText($"/proc/{pid}/stat"));
             }
             catch (IOException)
             {
-                // The process exited between the listing and the read.
-            }
-        }
-
-        long total = 0;
-        foreach (var pid in parents.Keys)
-        {
-            for (var p = pid; p > 1 && parents.TryGetValue(p, out var parent); p = parent)
-            {
-                if (parent == self)
-                {
-                    total += ticks[pid];
-                    break;
-                }
+                // The process exited since the listing.
             }
         }
 
@@ -51,10 +28,45 @@ internal static class ProcessCpu
     }
 
     /// <summary>
-    /// CPU of every live descendant thread, keyed by "process type / thread name" (Chromium's <c>--type=</c> switch, or
-    /// "browser"; the kernel's thread name): where a Chromium swarm spends its cores. Subtract two snapshots.
+    /// CPU ticks (10 ms) of every live descendant thread, keyed by "process type / thread name" (Chromium's
+    /// <c>--type=</c> switch, or the executable; the kernel's thread name): where a Chromium swarm spends its cores.
+    /// Subtract two snapshots.
     /// </summary>
     public static Dictionary<string, long> DescendantThreads()
+    {
+        var result = new Dictionary<string, long>();
+        foreach (var pid in DescendantPids())
+        {
+            try
+            {
+                // Chromium rewrites its argv into one space-separated string, so the switch is searched in the whole line.
+                var cmd = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+                var type = Switch(cmd, "--type=") ?? Path.GetFileName(cmd.Split(' ')[0]);
+                if (type == "utility" && Switch(cmd, "--utility-sub-type=") is { } sub)
+                {
+                    type = sub;
+                }
+
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                {
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var name = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
+                    // Numbered pool threads (ThreadPoolForeg, etc.) merge under one name.
+                    var key = type + " / " + name.TrimEnd('0', '1', '2', '3', '4', '5', '6', '7', '8', '9');
+                    result[key] = result.GetValueOrDefault(key) + Ticks(stat);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process exited since the listing.
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Live processes whose chain of parents reaches this one.</summary>
+    private static List<int> DescendantPids()
     {
         var self = Environment.ProcessId;
         var parents = new Dictionary<int, int>();
@@ -64,65 +76,45 @@ internal static class ProcessCpu
             {
                 try
                 {
-                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                    parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+                    parents[pid] = int.Parse(Fields(File.ReadAllText(Path.Combine(dir, "stat")))[1], CultureInfo.InvariantCulture);
                 }
                 catch (IOException)
                 {
+                    // The process exited between the listing and the read.
                 }
             }
         }
 
-        var result = new Dictionary<string, long>();
+        var result = new List<int>();
         foreach (var pid in parents.Keys)
         {
-            var descendant = false;
             for (var p = pid; p > 1 && parents.TryGetValue(p, out var parent); p = parent)
             {
                 if (parent == self)
                 {
-                    descendant = true;
+                    result.Add(pid);
                     break;
                 }
-            }
-
-            if (!descendant)
-            {
-                continue;
-            }
-
-            try
-            {
-                // Chromium rewrites its argv into one space-separated string, so the switch is searched in the whole line.
-                var cmd = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
-                var at = cmd.IndexOf("--type=", StringComparison.Ordinal);
-                var type = at >= 0 ? cmd[(at + 7)..].Split(' ')[0] : Path.GetFileName(cmd.Split(' ')[0]);
-                if (type == "utility" && cmd.Contains("--utility-sub-type=", StringComparison.Ordinal))
-                {
-                    var sub = cmd.IndexOf("--utility-sub-type=", StringComparison.Ordinal);
-                    type = cmd[(sub + 19)..].Split(' ')[0];
-                }
-
-                foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
-                {
-                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                    var name = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    var t = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                    // Numbered pool threads (ThreadPoolForeg, etc.) merge under one name.
-                    var key = type + " / " + name.TrimEnd('0', '1', '2', '3', '4', '5', '6', '7', '8', '9');
-                    result[key] = result.GetValueOrDefault(key) + t;
-                }
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
             }
         }
 
         return result;
+    }
+
+    /// <summary>The fields of a /proc stat line after the command name (which may hold spaces and parentheses).</summary>
+    private static string[] Fields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+    /// <summary>utime + stime of a /proc stat line, in ticks.</summary>
+    private static long Ticks(string stat)
+    {
+        var fields = Fields(stat);
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+
+    private static string? Switch(string cmd, string name)
+    {
+        var at = cmd.IndexOf(name, StringComparison.Ordinal);
+        return at >= 0 ? cmd[(at + name.Length)..].Split(' ')[0] : null;
     }
 
     /// <summary>This process (the server and the bench driver).</summary>

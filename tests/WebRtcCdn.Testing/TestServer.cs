@@ -52,6 +52,25 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
 
+    /// <summary>
+    /// Publishes <paramref name="content"/> through the real publish endpoint with the server's configured
+    /// <c>content.publish_token</c> and returns its content id (64 hex characters); anything but 201 Created throws.
+    /// </summary>
+    public async Task<string> PublishAsync(byte[] content, string name)
+    {
+        using var http = CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=" + Uri.EscapeDataString(name)) { Content = new ByteArrayContent(content) };
+        request.Headers.Authorization = new("Bearer", Options.Content.PublishToken);
+        using var response = await http.SendAsync(request).ConfigureAwait(false);
+        if (response.StatusCode != System.Net.HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"publishing {name} answered {(int)response.StatusCode}, not 201: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync().ConfigureAwait(false));
+        return json.RootElement.GetProperty("id").GetString()!;
+    }
+
     /// <summary>The WebSocket form of a path on this server ("/signaling" becomes ws://127.0.0.1:port/signaling).</summary>
     public Uri WebSocketUri(string path) =>
         new UriBuilder(BaseUri) { Scheme = BaseUri.Scheme == "https" ? "wss" : "ws", Path = path }.Uri;

@@ -462,8 +462,8 @@ export class Scheduler {
     let head: Request | undefined;
     for (const q of this.requests.values()) {
       if (q.source !== r.source) continue;
-      if (!head || q.started < head.started || (q.started === head.started && q.id < head.id)) head = q;
-      if (q.started < r.started || (q.started === r.started && q.id <= r.id)) queued += Math.max(0, this.o.chunkLength(q.chunk) - q.received);
+      if (!head || servedBefore(q, head)) head = q;
+      if (q === r || servedBefore(q, r)) queued += Math.max(0, this.o.chunkLength(q.chunk) - q.received);
     }
     return queued / this.currentRate(p, head, now);
   }
@@ -692,7 +692,7 @@ export class Scheduler {
       if (p) t = Math.min(t, p.lastActivity + this.o.peerIdleTimeoutMs);
       if (p && p.rate !== undefined && this.byChunk.get(r.chunk)?.size === 1) {
         const h = heads.get(p.id);
-        if (!h || r.started < h.started || (r.started === h.started && r.id < h.id)) heads.set(p.id, r);
+        if (!h || servedBefore(r, h)) heads.set(p.id, r);
       }
       // A straggler's turn to be duplicated (only while it still has a single copy in flight).
       const silentAt = Math.max(p?.lastActivity ?? r.started, r.started) + this.o.stragglerMs;
@@ -713,6 +713,11 @@ export class Scheduler {
     if (this.waitStart.size > 0) t = Math.min(t, now + this.o.ownerBackoffMs);
     return t === Infinity ? undefined : Math.max(t, now + 1);
   }
+}
+
+/** A peer serves its requests in the order they were sent: `a` before `b` (ids break ties within one tick). */
+function servedBefore(a: Request, b: Request): boolean {
+  return a.started < b.started || (a.started === b.started && a.id < b.id);
 }
 
 function push(out: Action[], a: Action | undefined): void {

@@ -126,7 +126,7 @@ public sealed class PeerSession : IAsyncDisposable
     /// </remarks>
     public void AnnounceHave(int chunkIndex)
     {
-        if ((uint)chunkIndex >= (uint)_pendingHaves.Length * 32)
+        if ((uint)chunkIndex >= (uint)Manifest.ChunkCount)
         {
             return;
         }
@@ -155,11 +155,7 @@ public sealed class PeerSession : IAsyncDisposable
             {
                 var bit = System.Numerics.BitOperations.TrailingZeroCount(bits);
                 bits &= bits - 1;
-                var chunk = (word * 32) + bit;
-                if (chunk < Manifest.ChunkCount)
-                {
-                    _core.AnnounceHave(chunk, now);
-                }
+                _core.AnnounceHave((word * 32) + bit, now);
             }
         }
     }

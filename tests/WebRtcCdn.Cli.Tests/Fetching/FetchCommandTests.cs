@@ -25,12 +25,7 @@ public sealed class FetchCommandTests : IAsyncLifetime
         });
         _content = new byte[300_000];
         new Random(3).NextBytes(_content);
-        using var http = _server.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=f.bin") { Content = new ByteArrayContent(_content) };
-        request.Headers.Authorization = new("Bearer", Token);
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        _id = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        _id = await _server.PublishAsync(_content, "f.bin");
     }
 
     public async Task DisposeAsync()

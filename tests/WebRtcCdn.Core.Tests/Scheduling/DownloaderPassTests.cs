@@ -33,13 +33,7 @@ public sealed class DownloaderPassTests : IAsyncLifetime
         });
         _content = new byte[Chunks * ChunkSize];
         new Random(11).NextBytes(_content);
-        using var http = _server.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=large.bin") { Content = new ByteArrayContent(_content) };
-        request.Headers.Authorization = new("Bearer", Token);
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.True(ContentId.TryParse(json.RootElement.GetProperty("id").GetString(), out _id));
+        Assert.True(ContentId.TryParse(await _server.PublishAsync(_content, "large.bin"), out _id));
     }
 
     public async Task DisposeAsync()

@@ -28,13 +28,7 @@ public sealed class DownloaderTests : IAsyncLifetime
         });
         _content = new byte[(10 * ChunkSize) + 1234];
         new Random(7).NextBytes(_content);
-        using var http = _server.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=file.bin") { Content = new ByteArrayContent(_content) };
-        request.Headers.Authorization = new("Bearer", Token);
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.True(ContentId.TryParse(json.RootElement.GetProperty("id").GetString(), out _id));
+        Assert.True(ContentId.TryParse(await _server.PublishAsync(_content, "file.bin"), out _id));
     }
 
     public async Task DisposeAsync()

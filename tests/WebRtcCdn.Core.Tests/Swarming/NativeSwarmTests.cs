@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Text.Json;
 using WebRtcCdn.Core.Content;
 using WebRtcCdn.Core.Peers;
 using WebRtcCdn.Core.Scheduling;
@@ -34,12 +33,7 @@ public sealed class NativeSwarmTests : IAsyncLifetime
         });
         _content = RandomNumberGenerator.GetBytes((5 * (64 << 10)) + 1234);
         using var http = _server.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=native.bin") { Content = new ByteArrayContent(_content) };
-        request.Headers.Authorization = new("Bearer", PublishToken);
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.True(ContentId.TryParse(json.RootElement.GetProperty("id").GetString(), out var id));
+        Assert.True(ContentId.TryParse(await _server.PublishAsync(_content, "native.bin"), out var id));
         _manifest = await Downloader.FetchManifestAsync(http, _server.BaseUri, id, CancellationToken.None);
     }
 
