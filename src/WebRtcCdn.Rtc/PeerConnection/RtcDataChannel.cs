@@ -64,7 +64,25 @@ public sealed class RtcDataChannel
 
     /// <summary>Bytes accepted by Send and not yet handed to the network (W3C bufferedAmount); 0 once the channel closed
     /// (queued messages are dropped with it and their buffers returned).</summary>
-    public long BufferedAmount => Interlocked.Read(ref _posted) + Interlocked.Read(ref _sctpBuffered);
+    public long BufferedAmount
+    {
+        get
+        {
+            // Two counters updated by different threads: the driver takes a message out of _posted and later publishes the
+            // association's total (which then holds it) in _sctpBuffered. A reader that saw _posted before the take and
+            // _sctpBuffered after the publish would count the message twice, so the sum is taken again until _posted held
+            // still across it.
+            while (true)
+            {
+                var posted = Interlocked.Read(ref _posted);
+                var sctp = Interlocked.Read(ref _sctpBuffered);
+                if (Interlocked.Read(ref _posted) == posted)
+                {
+                    return posted + sctp;
+                }
+            }
+        }
+    }
 
     /// <summary>W3C bufferedAmountLowThreshold: <see cref="OnBufferedAmountLow"/> fires when BufferedAmount falls to it from above.</summary>
     public long BufferedAmountLowThreshold
