@@ -2,7 +2,7 @@
 // at the URL given as argv[2] (a comma-separated list spreads the clients over several tracker nodes: client i
 // announces to URL i mod n), open WebRTC data channels to each other (@roamhq/wrtc) and exchange a
 // message. Prints one JSON line per event; exits 0 once every client has received data from a peer,
-// 1 on a tracker warning/error or after the guard timeout (argv[4] ms, default 60000).
+// 1 on a tracker warning/error (not a single peer connection's failure) or after the guard timeout (argv[4] ms, default 60000).
 // Usage: node tracker-clients.mjs ws://127.0.0.1:PORT/announce[,ws://...] [clients=2] [timeoutMs=60000]
 import Client from 'bittorrent-tracker'
 import wrtc from '@roamhq/wrtc'
@@ -44,7 +44,13 @@ for (let i = 0; i < count; i++) {
   const client = new Client({ infoHash, peerId, announce: [`${urls[i % urls.length]}?client=${i}`], port: 6881 + i, wrtc })
   clients.push(client)
   client.on('error', (err) => finish(1, `${name} error: ${err.message}`))
-  client.on('warning', (err) => finish(1, `${name} warning: ${err.message}`))
+  client.on('warning', (err) => {
+    // bittorrent-tracker reports a peer connection that fails before it opens as a warning too ("Connection
+    // error: ..."). One WebRTC connection failing (libwebrtc under a loaded machine) is what a real client rides
+    // out with the others; the tracker's own warnings and failures still fail the run.
+    if (err.message.startsWith('Connection error:')) log({ event: 'peer-warning', client: name, message: err.message })
+    else finish(1, `${name} warning: ${err.message}`)
+  })
   client.on('update', (data) => log({ event: 'update', client: name, tracker: urls[i % urls.length], complete: data.complete, incomplete: data.incomplete }))
   client.on('peer', (peer) => {
     log({ event: 'peer', client: name, peer: peer.id })
