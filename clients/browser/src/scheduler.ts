@@ -23,6 +23,8 @@ import { ownerRank, ranking } from "./election.js";
  *   in a streamed read, the chunk the reader waits for goes to the origin once it is `stallDeadlineMs`
  *   overdue (never worse than HTTP).
  * - A rejected, timed-out or corrupt request moves to another holder, or to the origin when none is left.
+ * - Sources: requests go to at most `maxSources` viewers at once; another holder is taken when a source has nothing
+ *   left in flight (an idle holder may still duplicate a straggler, and a stream's waiting chunk may go anywhere).
  * - Slow start: a peer gets one request until it has delivered a chunk (a new link's first transfer can
  *   stall for seconds inside Chromium's SCTP; one chunk waiting on it is better than four).
  * - Stragglers: an idle peer (nothing new to fetch) duplicates the in-flight request
@@ -43,6 +45,12 @@ export interface SchedulerOptions {
   mode: Mode;
   /** In-flight chunk requests per peer (the seed's max_concurrent_transfers). */
   maxConcurrentTransfers: number;
+  /**
+   * Peers (viewers) a download has requests at, at once: a new source is taken only when one of them has nothing
+   * left in flight. Every link moving data costs Chromium CPU of its own, and an uploader serves fewer requesters
+   * at once.
+   */
+  maxSources: number;
   /** In-flight origin requests. */
   httpConcurrency: number;
   /** Back-up rank r fetches an unheld chunk after r x this without progress from the owner. */
@@ -72,6 +80,10 @@ export const DEFAULTS: Omit<SchedulerOptions, "selfId" | "chunkCount" | "chunkLe
   // 4 rather than the server's 10: a viewer's queue per peer is what lets throughput estimates steer;
   // 4 x 1 MiB keeps a 20-30 MB/s data channel (Chromium on loopback) busy across a round trip.
   maxConcurrentTransfers: 4,
+  // Swarm bench (N = 12, 32 MiB, 100 Mbit/s origin, 2026-11-24 12:21-12:50): against no limit over 12 alternating
+  // pairs the slowest viewer took 22.4 s instead of 25.3 s on average (bench/RESULTS.md). 3 sources x 4 requests keep
+  // 12 MiB in flight; P2P Media Loader also caps its simultaneous P2P downloads.
+  maxSources: 3,
   // Browsers open at most 6 HTTP/1.1 connections per host; 3 leaves room for the page's own requests.
   httpConcurrency: 3,
   // About three origin chunk fetch times under a 100 Mbit/s origin shared by several owners.
@@ -424,8 +436,14 @@ export class Scheduler {
   private bestPeer(chunk: number, now: number, exclude?: Set<number>, idleOnly = false): PeerState | undefined {
     let best: PeerState | undefined;
     let bestScore = -1;
+    // At most maxSources viewers with requests at once; duplicates of stragglers (idleOnly) and the chunk a stream
+    // reader waits for may go past it.
+    let active = 0;
+    for (const p of this.peers.values()) if (p.inflight > 0 && !p.edge) active++;
+    const full = !idleOnly && active >= this.o.maxSources && !(this.o.strategy === "stream" && chunk === this.readPos);
     for (const p of this.peers.values()) {
       if (p.inflight >= (idleOnly ? 1 : this.limit(p)) || !this.usable(p, chunk, now)) continue;
+      if (full && p.inflight === 0) continue;
       if (exclude) {
         let already = false;
         for (const id of exclude) if (this.requests.get(id)?.source === p.id) already = true;

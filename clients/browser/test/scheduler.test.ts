@@ -320,6 +320,57 @@ test("stragglers: no duplicate when the idle holder is not clearly faster", () =
   assert.deepEqual(reqs(s.tick(101)), []);
 });
 
+test("sources: requests go to at most maxSources viewers at once; another holder is taken when a source is done", () => {
+  const s = make({ chunkCount: 16, maxSources: 3, maxConcurrentTransfers: 1 }, 10_000);
+  const all = Array.from({ length: 16 }, (_, i) => i);
+  for (const id of ["a", "b", "c", "d", "e"]) s.addPeer(id, bits(16, all), 0);
+  const first = reqs(s.tick(0));
+  assert.equal(first.length, 3);
+  assert.equal(new Set(first.map((r) => r.peer)).size, 3);
+  assert.deepEqual(reqs(s.tick(1)), [], "two idle holders wait: three sources are busy");
+  // One source delivers: its slot is free again, and one request (to it or to another holder) follows.
+  s.completed(first[0]!.requestId, 100);
+  const next = reqs(s.tick(100));
+  assert.equal(next.length, 1);
+  const busy = new Set([...first.slice(1), ...next].map((r) => r.peer));
+  assert.equal(busy.size, 3);
+});
+
+test("sources: edges do not count, and an idle holder still duplicates a straggler past the limit", () => {
+  const s = make({ chunkCount: 2, maxSources: 1, maxConcurrentTransfers: 1, stragglerMs: 1000 }, 10_000);
+  s.addPeer("edge", bits(2, [0, 1]), 0, true);
+  s.addPeer("slow", bits(2, [0, 1]), 0);
+  s.addPeer("other", bits(2, [0, 1]), 0);
+  const first = reqs(s.tick(0));
+  // One viewer source, and nothing for the edge (chunks a viewer holds never go to an edge; it is not a source).
+  assert.equal(first.length, 1);
+  assert.notEqual(first[0]!.peer, "edge");
+  const silent = first[0]!;
+  // The source goes silent for stragglerMs: an idle holder copies its request although the limit is reached.
+  const dup = reqs(s.tick(1000));
+  assert.equal(dup.length, 1);
+  assert.equal(dup[0]!.chunk, silent.chunk);
+  assert.notEqual(dup[0]!.peer, silent.peer);
+});
+
+test("sources: the chunk a stream reader needs goes to a free holder past the limit", () => {
+  const s = make({ strategy: "stream", chunkCount: 8, maxSources: 1, maxConcurrentTransfers: 4 }, 10_000);
+  const all = [0, 1, 2, 3, 4, 5, 6, 7];
+  s.addPeer("a", bits(8, all), 0);
+  s.addPeer("b", bits(8, all), 0);
+  const first = reqs(s.tick(0));
+  assert.equal(first.length, 1, "slow start: one request, at one source");
+  const src = first[0]!.peer;
+  const other = src === "a" ? "b" : "a";
+  s.completed(first[0]!.requestId, 100);
+  s.setReadPosition(1, false, 100);
+  // The source takes four; the other holder is not a second source.
+  assert.deepEqual(reqs(s.tick(100)).map((r) => [r.peer, r.chunk]), [[src, 1], [src, 2], [src, 3], [src, 4]]);
+  // The reader seeks to chunk 6: it goes to the free holder now, not after the source's queue.
+  s.setReadPosition(6, true, 150);
+  assert.deepEqual(reqs(s.tick(150)).map((r) => [r.peer, r.chunk]), [[other, 6]]);
+});
+
 test("stragglers: a peer that has not delivered yet duplicates only a silent peer's request", () => {
   const s = make({ chunkCount: 2, maxConcurrentTransfers: 4, stragglerMs: 2500 }, 10_000);
   s.addPeer("a", bits(2, [0, 1]), 0);
