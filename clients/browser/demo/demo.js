@@ -77,6 +77,7 @@
       const secs = () => ((performance.now() - t0) / 1000).toFixed(2);
       const done = (size, how) => {
         $("status").textContent = "done: " + fmtBytes(size) + " in " + secs() + " s, every chunk verified" + how + ". This tab now shares it with others.";
+        render(); // the figures match the status line now, not at the next 500 ms refresh
       };
       if (play && /^(video|audio)\//.test(current.type)) {
         const v = $("video");
@@ -142,7 +143,7 @@
     }
     const body = $("peers").tBodies[0];
     body.innerHTML = "";
-    if (s.peerDetails.length === 0) body.innerHTML = "<tr><td colspan='5' class='muted'>no peers yet</td></tr>";
+    if (s.peerDetails.length === 0) body.innerHTML = "<tr><td colspan='5' class='muted'>no peers connected</td></tr>";
     for (const p of s.peerDetails) {
       const tr = document.createElement("tr");
       for (const v of [p.id.slice(0, 10), fmtRate(p.downloadRate), fmtRate(p.uploadRate), fmtBytes(p.bytesFromPeer), fmtBytes(p.bytesToPeer)]) {
