@@ -24,7 +24,8 @@ import { ownerRank, ranking } from "./election.js";
  *   overdue (never worse than HTTP).
  * - A rejected, timed-out or corrupt request moves to another holder, or to the origin when none is left.
  * - Sources: requests go to at most `maxSources` viewers at once; another holder is taken when a source has nothing
- *   left in flight (an idle holder may still duplicate a straggler, and a stream's waiting chunk may go anywhere).
+ *   left in flight, or when it is known to be twice as fast as the slowest source (an idle holder may still
+ *   duplicate a straggler, and a stream's waiting chunk may go anywhere).
  * - Slow start: a peer gets one request until it has delivered a chunk (a new link's first transfer can
  *   stall for seconds inside Chromium's SCTP; one chunk waiting on it is better than four).
  * - Stragglers: an idle peer (nothing new to fetch) duplicates the in-flight request
@@ -437,13 +438,19 @@ export class Scheduler {
     let best: PeerState | undefined;
     let bestScore = -1;
     // At most maxSources viewers with requests at once; duplicates of stragglers (idleOnly) and the chunk a stream
-    // reader waits for may go past it.
+    // reader waits for may go past it, and so may a holder known to be DUPLICATE_GAIN times faster than the slowest
+    // source (a slow source would otherwise keep its place for as long as it holds chunks this viewer lacks).
     let active = 0;
-    for (const p of this.peers.values()) if (p.inflight > 0 && !p.edge) active++;
+    let slowest = Infinity;
+    for (const p of this.peers.values()) {
+      if (p.inflight === 0 || p.edge) continue;
+      active++;
+      if (p.rate !== undefined) slowest = Math.min(slowest, p.rate);
+    }
     const full = !idleOnly && active >= this.o.maxSources && !(this.o.strategy === "stream" && chunk === this.readPos);
     for (const p of this.peers.values()) {
       if (p.inflight >= (idleOnly ? 1 : this.limit(p)) || !this.usable(p, chunk, now)) continue;
-      if (full && p.inflight === 0) continue;
+      if (full && p.inflight === 0 && !(p.rate !== undefined && p.rate > DUPLICATE_GAIN * slowest)) continue;
       if (exclude) {
         let already = false;
         for (const id of exclude) if (this.requests.get(id)?.source === p.id) already = true;

@@ -336,6 +336,25 @@ test("sources: requests go to at most maxSources viewers at once; another holder
   assert.equal(busy.size, 3);
 });
 
+test("sources: a holder known to be twice as fast as the slowest source is taken past the limit; an unknown one is not", () => {
+  const s = make({ chunkCount: 12, maxSources: 1, maxConcurrentTransfers: 2, stragglerMs: 2500 }, 10_000);
+  const all = Array.from({ length: 12 }, (_, i) => i);
+  s.addPeer("slow", bits(12, all), 0);
+  const r0 = reqs(s.tick(0))[0]!;
+  s.completed(r0.requestId, 1000); // slow: 1 MiB per second
+  assert.deepEqual(reqs(s.tick(1000)).map((r) => r.peer), ["slow", "slow"]);
+  // A holder of unknown speed waits for a free place.
+  s.addPeer("fast", bits(12, all), 1001);
+  assert.deepEqual(reqs(s.tick(1001)), []);
+  // slow goes quiet: fast copies one of its requests (the straggler rule) and delivers it in 100 ms.
+  const dup = reqs(s.tick(3500));
+  assert.deepEqual(dup.map((r) => r.peer), ["fast"]);
+  s.completed(dup[0]!.requestId, 3600);
+  // fast is now known to be ten times faster than the source in place: it takes the next requests (and slow, still a
+  // source, fills its free place).
+  assert.deepEqual(reqs(s.tick(3600)).map((r) => r.peer), ["fast", "fast", "slow"]);
+});
+
 test("sources: edges do not count, and an idle holder still duplicates a straggler past the limit", () => {
   const s = make({ chunkCount: 2, maxSources: 1, maxConcurrentTransfers: 1, stragglerMs: 1000 }, 10_000);
   s.addPeer("edge", bits(2, [0, 1]), 0, true);
