@@ -389,8 +389,11 @@ public sealed class SignalingEndToEndTests
             await c.ExpectAsync("joined");
         }
 
-        // The watcher signals with the sleeper once, so it is told when the sleeper goes.
+        // The watcher signals with the sleeper once, so it is told when the sleeper goes. The sleeper reads that offer
+        // (its last read): the watcher is then a contact before the flood starts. Without the wait, a loaded machine
+        // could handle the flood first and drop the sleeper before the watcher's offer made it a contact (CI saw it).
         await watcher.SendAsync(new { type = "offer", to = idSleeper, sdp = Sdp });
+        await sleeper.ExpectAsync("offer");
 
         // The sleeper never reads again; the flooder sends it 60 KB offers until the server gives up on it.
         var big = new string('x', 60_000);

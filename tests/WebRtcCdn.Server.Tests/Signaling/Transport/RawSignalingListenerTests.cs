@@ -167,7 +167,10 @@ public sealed class RawSignalingListenerTests
             await c.ExpectAsync("joined");
         }
 
+        // The sleeper reads the watcher's offer (its last read), so the watcher is its contact before the flood starts
+        // (see SignalingEndToEndTests' slow-client test).
         await watcher.SendAsync(new { type = "offer", to = idSleeper, sdp = Sdp });
+        await sleeper.ExpectAsync("offer");
 
         // The sleeper never reads again; the flooder sends it 60 KB offers until the server gives up on it.
         var big = new string('x', 60_000);
