@@ -66,6 +66,9 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
     public int SessionCount => _sessions.Count;
 
+    /// <summary>Test hook: runs in a local relay after the message went to the target, before the two become contacts.</summary>
+    internal Action<SignalingSession>? AfterRelaySendForTests { get; set; }
+
     /// <summary>Peer connections the connected peers last reported, halved (each connection has two ends).</summary>
     public long ActiveTransfers => _sessions.Values.Sum(s => (long)s.Connections) / 2;
 
@@ -376,8 +379,14 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
             if (shared is not null)
             {
                 ServerMessages.TrySendRelay(target.Socket, m, session.PeerId, shared, SignalingCloseCodes.SlowConsumer);
-                AddContact(session, to);
-                AddContact(target, session.PeerId);
+                AfterRelaySendForTests?.Invoke(target);
+                if (!AddContacts(session, target))
+                {
+                    // The target departed after it was looked up, and its peer-left went out before the sender was its
+                    // contact: the sender is told here instead (once: departures and contacts change under one lock).
+                    session.Socket.TrySend(ServerMessages.PeerLeft(to, shared), SignalingCloseCodes.SlowConsumer);
+                }
+
                 _metrics.Relayed(Endpoint, type);
                 return;
             }
@@ -443,6 +452,12 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
     private async Task DepartAsync(SignalingSession session)
     {
+        lock (_contactLock)
+        {
+            // From here on no relay makes a new contact of it (AddContacts); the peer-left below reaches every earlier one.
+            session.Departed = true;
+        }
+
         foreach (var swarm in Registry.RemovePeer(session.PeerId))
         {
             await SwarmLeftAsync(session.PeerId, swarm).ConfigureAwait(false);
@@ -483,19 +498,40 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
     {
         lock (_contactLock)
         {
-            var contacts = session.Contacts ??= new HashSet<string>(StringComparer.Ordinal);
-            if (contacts.Count >= SignalingSession.MaxContacts || !contacts.Add(other))
-            {
-                return;
-            }
-
-            if (!_watchers.TryGetValue(other, out var set))
-            {
-                _watchers[other] = set = [];
-            }
-
-            set.Add(session);
+            AddContactLocked(session, other);
         }
+    }
+
+    /// <summary>Makes two local sessions contacts of each other; false (and nothing changed) when the target departed.</summary>
+    private bool AddContacts(SignalingSession session, SignalingSession target)
+    {
+        lock (_contactLock)
+        {
+            if (target.Departed)
+            {
+                return false;
+            }
+
+            AddContactLocked(session, target.PeerId);
+            AddContactLocked(target, session.PeerId);
+            return true;
+        }
+    }
+
+    private void AddContactLocked(SignalingSession session, string other)
+    {
+        var contacts = session.Contacts ??= new HashSet<string>(StringComparer.Ordinal);
+        if (contacts.Count >= SignalingSession.MaxContacts || !contacts.Add(other))
+        {
+            return;
+        }
+
+        if (!_watchers.TryGetValue(other, out var set))
+        {
+            _watchers[other] = set = [];
+        }
+
+        set.Add(session);
     }
 
     private static string? RelaySource(ReadOnlySpan<byte> json)

@@ -25,6 +25,9 @@ public sealed class SignalingSession(string peerId, IMessageConnection socket, I
     /// <summary>Guarded by the hub's contact lock; created at the first contact (most idle peers never have one).</summary>
     public HashSet<string>? Contacts { get; set; }
 
+    /// <summary>The session left for good (closed, or replaced by a resume); set under the hub's contact lock.</summary>
+    internal bool Departed;
+
     /// <summary>Last cumulative counters the peer reported (guarded by the session's own receive loop).</summary>
     internal long ReportedUploaded;
 

@@ -417,6 +417,38 @@ public sealed class SignalingEndToEndTests
     }
 
     [Fact]
+    public async Task A_peer_that_leaves_while_an_offer_to_it_is_relayed_is_reported_to_the_sender()
+    {
+        await using var server = await TestServer.StartAsync();
+        var hub = server.Services.GetRequiredService<WebRtcCdn.Server.Signaling.SignalingHub>();
+        await using var sender = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await using var target = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await sender.ExpectAsync("welcome");
+        var idTarget = (string)(await target.ExpectAsync("welcome"))["peer_id"]!;
+        foreach (var c in new[] { sender, target })
+        {
+            await c.SendAsync(new { type = "join", swarm = "s" });
+            await c.ExpectAsync("joined");
+        }
+
+        // The target's connection ends between the relay's send and the contact registration: its departure (and its
+        // peer-left to its contacts, which did not include the sender yet) happens in that window.
+        hub.AfterRelaySendForTests = t =>
+        {
+            hub.AfterRelaySendForTests = null;
+            hub.ClosedAsync(t).AsTask().GetAwaiter().GetResult();
+        };
+        await sender.SendAsync(new { type = "offer", to = idTarget, sdp = Sdp });
+        var left = await sender.ExpectAsync("peer-left");
+        Assert.Equal(idTarget, (string)left["peer_id"]!);
+        Assert.Equal("s", (string)left["swarm"]!);
+
+        // Exactly once: the next message is the answer to a ping, not a second peer-left.
+        await sender.SendAsync(new { type = "ping" });
+        Assert.Equal("pong", (string)(await sender.ReceiveAsync())!["type"]!);
+    }
+
+    [Fact]
     public async Task Ice_servers_carry_ephemeral_turn_rest_credentials_bound_to_the_peer()
     {
         const string TurnSecret = "coturn-static-auth-secret";
