@@ -454,7 +454,7 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
     {
         lock (_contactLock)
         {
-            // From here on no relay makes a new contact of it (AddContacts); the peer-left below reaches every earlier one.
+            // From here on no relay makes a new contact of it (AddContactLocked); the peer-left below reaches every earlier one.
             session.Departed = true;
         }
 
@@ -520,6 +520,13 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
 
     private void AddContactLocked(SignalingSession session, string other)
     {
+        // A departed session has had its contacts cleared (DepartAsync) and is never a watcher again: a relay that
+        // reaches it late (here or from another node) would otherwise leave it in _watchers for good.
+        if (session.Departed)
+        {
+            return;
+        }
+
         var contacts = session.Contacts ??= new HashSet<string>(StringComparer.Ordinal);
         if (contacts.Count >= SignalingSession.MaxContacts || !contacts.Add(other))
         {
