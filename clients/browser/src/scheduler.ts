@@ -149,6 +149,8 @@ const INITIAL_RATE = 10_000;
 const FIRST_REQUESTS = 1;
 /** A duplicate is sent only when the other holder is expected to deliver in under 1 / this of the time left. */
 const DUPLICATE_GAIN = 2;
+/** With maxSources reached, a holder known to be this many times faster than the slowest source is taken too. */
+const FASTER_SOURCE = 2;
 const EWMA_ALPHA = 0.3;
 /**
  * A peer's current request taking more than this many times its expected time shows the peer's current rate
@@ -438,7 +440,7 @@ export class Scheduler {
     let best: PeerState | undefined;
     let bestScore = -1;
     // At most maxSources viewers with requests at once; duplicates of stragglers (idleOnly) and the chunk a stream
-    // reader waits for may go past it, and so may a holder known to be DUPLICATE_GAIN times faster than the slowest
+    // reader waits for may go past it, and so may a holder known to be FASTER_SOURCE times faster than the slowest
     // source (a slow source would otherwise keep its place for as long as it holds chunks this viewer lacks).
     let active = 0;
     let slowest = Infinity;
@@ -450,7 +452,7 @@ export class Scheduler {
     const full = !idleOnly && active >= this.o.maxSources && !(this.o.strategy === "stream" && chunk === this.readPos);
     for (const p of this.peers.values()) {
       if (p.inflight >= (idleOnly ? 1 : this.limit(p)) || !this.usable(p, chunk, now)) continue;
-      if (full && p.inflight === 0 && !(p.rate !== undefined && p.rate > DUPLICATE_GAIN * slowest)) continue;
+      if (full && p.inflight === 0 && !(p.rate !== undefined && p.rate > FASTER_SOURCE * slowest)) continue;
       if (exclude) {
         let already = false;
         for (const id of exclude) if (this.requests.get(id)?.source === p.id) already = true;
