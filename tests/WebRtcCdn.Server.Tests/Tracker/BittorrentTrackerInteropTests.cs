@@ -6,7 +6,9 @@ namespace WebRtcCdn.Server.Tests.Tracker;
 
 /// <summary>
 /// The real npm <c>bittorrent-tracker</c> client (what WebTorrent uses), run by Node from tests/interop, meets
-/// other clients through our /announce; their WebRTC data channels (@roamhq/wrtc) open and carry data.
+/// other clients through our /announce; their WebRTC data channels (libdatachannel, what the client uses in Node)
+/// open and carry data. A client whose connection fails re-announces at once (at most 3 times), as a real client
+/// would at its next announce interval.
 /// test.sh runs <c>npm ci</c> in tests/interop first.
 /// </summary>
 public sealed class BittorrentTrackerInteropTests
