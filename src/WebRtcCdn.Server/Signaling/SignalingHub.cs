@@ -380,10 +380,10 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
             {
                 ServerMessages.TrySendRelay(target.Socket, m, session.PeerId, shared, SignalingCloseCodes.SlowConsumer);
                 AfterRelaySendForTests?.Invoke(target);
-                if (!AddContacts(session, target))
+                if (!AddContacts(session, target, shared))
                 {
-                    // The target departed after it was looked up, and its peer-left went out before the sender was its
-                    // contact: the sender is told here instead (once: departures and contacts change under one lock).
+                    // The target departed, or left this swarm, after it was looked up, and its peer-left went out before
+                    // the sender was its contact: the sender is told here instead (once: see AddContacts).
                     session.Socket.TrySend(ServerMessages.PeerLeft(to, shared), SignalingCloseCodes.SlowConsumer);
                 }
 
@@ -502,14 +502,20 @@ public sealed partial class SignalingHub : IClusterHandler, IAsyncDisposable
         }
     }
 
-    /// <summary>Makes two local sessions contacts of each other; false (and nothing changed) when the target departed.</summary>
-    private bool AddContacts(SignalingSession session, SignalingSession target)
+    /// <summary>
+    /// Makes two local sessions contacts of each other after a relay in <paramref name="swarm"/>. False (and nothing
+    /// changed) when the target has departed or left that swarm and the sender, not yet its watcher, must be told by
+    /// the caller. A departure or leave takes the peer out of the registry before <see cref="PeerGone"/> reads its
+    /// watchers under this lock, so the sender hears of it once: from that read if it was or became a watcher
+    /// before it, from the caller if this check saw the leave first.
+    /// </summary>
+    private bool AddContacts(SignalingSession session, SignalingSession target, string swarm)
     {
         lock (_contactLock)
         {
-            if (target.Departed)
+            if (target.Departed || Registry.Get(swarm, target.PeerId) is null)
             {
-                return false;
+                return _watchers.TryGetValue(target.PeerId, out var watchers) && watchers.Contains(session);
             }
 
             AddContactLocked(session, target.PeerId);

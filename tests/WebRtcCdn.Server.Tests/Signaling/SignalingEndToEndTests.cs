@@ -449,6 +449,68 @@ public sealed class SignalingEndToEndTests
     }
 
     [Fact]
+    public async Task A_peer_that_leaves_the_swarm_while_an_offer_to_it_is_relayed_is_reported_to_the_sender_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        var hub = server.Services.GetRequiredService<WebRtcCdn.Server.Signaling.SignalingHub>();
+        await using var sender = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await using var target = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await sender.ExpectAsync("welcome");
+        var idTarget = (string)(await target.ExpectAsync("welcome"))["peer_id"]!;
+        foreach (var c in new[] { sender, target })
+        {
+            await c.SendAsync(new { type = "join", swarm = "s" });
+            await c.ExpectAsync("joined");
+        }
+
+        // The target leaves the swarm but stays connected (what its 'leave' does), between the relay's send and the
+        // contact registration: no departure covers it, the swarm membership does.
+        hub.AfterRelaySendForTests = t =>
+        {
+            hub.AfterRelaySendForTests = null;
+            Assert.True(hub.Registry.Leave("s", t.PeerId));
+            hub.PeerGone(t.PeerId, "s");
+        };
+        await sender.SendAsync(new { type = "offer", to = idTarget, sdp = Sdp });
+        var left = await sender.ExpectAsync("peer-left");
+        Assert.Equal(idTarget, (string)left["peer_id"]!);
+        Assert.Equal("s", (string)left["swarm"]!);
+        await sender.SendAsync(new { type = "ping" });
+        Assert.Equal("pong", (string)(await sender.ReceiveAsync())!["type"]!);
+    }
+
+    [Fact]
+    public async Task A_contact_that_departs_during_a_later_relay_is_reported_to_the_sender_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        var hub = server.Services.GetRequiredService<WebRtcCdn.Server.Signaling.SignalingHub>();
+        await using var sender = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await using var target = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await sender.ExpectAsync("welcome");
+        var idTarget = (string)(await target.ExpectAsync("welcome"))["peer_id"]!;
+        foreach (var c in new[] { sender, target })
+        {
+            await c.SendAsync(new { type = "join", swarm = "s" });
+            await c.ExpectAsync("joined");
+        }
+
+        // A first relay makes them contacts; the target departs inside the second one. The departure's own peer-left
+        // reaches the sender (a watcher already), and the relay must not add a second.
+        await sender.SendAsync(new { type = "offer", to = idTarget, sdp = Sdp });
+        await target.ExpectAsync("offer");
+        hub.AfterRelaySendForTests = t =>
+        {
+            hub.AfterRelaySendForTests = null;
+            hub.ClosedAsync(t).AsTask().GetAwaiter().GetResult();
+        };
+        await sender.SendAsync(new { type = "candidate", to = idTarget, cid = "c1", candidate = new { candidate = "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", sdpMid = "0", sdpMLineIndex = 0 } });
+        var left = await sender.ExpectAsync("peer-left");
+        Assert.Equal(idTarget, (string)left["peer_id"]!);
+        await sender.SendAsync(new { type = "ping" });
+        Assert.Equal("pong", (string)(await sender.ReceiveAsync())!["type"]!);
+    }
+
+    [Fact]
     public async Task Ice_servers_carry_ephemeral_turn_rest_credentials_bound_to_the_peer()
     {
         const string TurnSecret = "coturn-static-auth-secret";
