@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Playwright;
 using WebRtcCdn.Testing;
@@ -53,8 +52,8 @@ public sealed class DemoTour : IBenchSuite
             var clip = Convert.FromBase64String(await recorder.EvaluateAsync<string>(RecordWebM).ConfigureAwait(false));
             await contexts[0].CloseAsync().ConfigureAwait(false);
             contexts.Clear();
-            var clipId = await PublishAsync(server, clip, "clip.webm").ConfigureAwait(false);
-            var fileId = await PublishAsync(server, System.Security.Cryptography.RandomNumberGenerator.GetBytes(mib << 20), "big-file.bin").ConfigureAwait(false);
+            var clipId = await server.PublishAsync(clip, "clip.webm").ConfigureAwait(false);
+            var fileId = await server.PublishAsync(System.Security.Cryptography.RandomNumberGenerator.GetBytes(mib << 20), "big-file.bin").ConfigureAwait(false);
             Console.WriteLine($"published clip.webm ({clip.Length} bytes) and big-file.bin ({mib} MiB); screenshots in {outDir}");
 
             var tab1 = await OpenTab().ConfigureAwait(false);
@@ -123,17 +122,6 @@ public sealed class DemoTour : IBenchSuite
             })
             """).ConfigureAwait(false);
         Console.WriteLine($"{name}.png: {panel}");
-    }
-
-    private static async Task<string> PublishAsync(TestServer server, byte[] bytes, string name)
-    {
-        using var http = server.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/content?name={name}") { Content = new ByteArrayContent(bytes) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishToken);
-        using var response = await http.SendAsync(request).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync().ConfigureAwait(false));
-        return body.RootElement.GetProperty("id").GetString()!;
     }
 
     /// <summary>8 s of an animated canvas recorded as VP8 WebM by MediaRecorder, base64 (no media files to download).</summary>

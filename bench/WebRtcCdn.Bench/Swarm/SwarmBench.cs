@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -101,13 +100,7 @@ public sealed class SwarmBench : IBenchSuite
         var contexts = new List<IBrowserContext>();
         try
         {
-            using var http = server.CreateClient();
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=bench.bin") { Content = new ByteArrayContent(content) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishToken);
-            using var response = await http.SendAsync(request).ConfigureAwait(false);
-            response.EnsureSuccessStatusCode();
-            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync().ConfigureAwait(false));
-            var id = body.RootElement.GetProperty("id").GetString()!;
+            var id = await server.PublishAsync(content, "bench.bin").ConfigureAwait(false);
             var egress = server.Services.GetRequiredService<OriginEgress>();
             var before = egress.BytesServed;
             var edgeSeeder = server.Services.GetRequiredService<EdgeSeeder>();

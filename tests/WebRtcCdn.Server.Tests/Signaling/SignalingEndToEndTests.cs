@@ -421,15 +421,9 @@ public sealed class SignalingEndToEndTests
     {
         await using var server = await TestServer.StartAsync();
         var hub = server.Services.GetRequiredService<WebRtcCdn.Server.Signaling.SignalingHub>();
-        await using var sender = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
-        await using var target = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
-        await sender.ExpectAsync("welcome");
-        var idTarget = (string)(await target.ExpectAsync("welcome"))["peer_id"]!;
-        foreach (var c in new[] { sender, target })
-        {
-            await c.SendAsync(new { type = "join", swarm = "s" });
-            await c.ExpectAsync("joined");
-        }
+        var (sender, target, idTarget) = await TwoPeersInSwarmAsync(server);
+        await using var senderLease = sender;
+        await using var targetLease = target;
 
         // The target's connection ends between the relay's send and the contact registration: its departure (and its
         // peer-left to its contacts, which did not include the sender yet) happens in that window.
@@ -453,15 +447,9 @@ public sealed class SignalingEndToEndTests
     {
         await using var server = await TestServer.StartAsync();
         var hub = server.Services.GetRequiredService<WebRtcCdn.Server.Signaling.SignalingHub>();
-        await using var sender = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
-        await using var target = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
-        await sender.ExpectAsync("welcome");
-        var idTarget = (string)(await target.ExpectAsync("welcome"))["peer_id"]!;
-        foreach (var c in new[] { sender, target })
-        {
-            await c.SendAsync(new { type = "join", swarm = "s" });
-            await c.ExpectAsync("joined");
-        }
+        var (sender, target, idTarget) = await TwoPeersInSwarmAsync(server);
+        await using var senderLease = sender;
+        await using var targetLease = target;
 
         // The target leaves the swarm but stays connected (what its 'leave' does), between the relay's send and the
         // contact registration: no departure covers it, the swarm membership does.
@@ -484,15 +472,9 @@ public sealed class SignalingEndToEndTests
     {
         await using var server = await TestServer.StartAsync();
         var hub = server.Services.GetRequiredService<WebRtcCdn.Server.Signaling.SignalingHub>();
-        await using var sender = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
-        await using var target = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
-        await sender.ExpectAsync("welcome");
-        var idTarget = (string)(await target.ExpectAsync("welcome"))["peer_id"]!;
-        foreach (var c in new[] { sender, target })
-        {
-            await c.SendAsync(new { type = "join", swarm = "s" });
-            await c.ExpectAsync("joined");
-        }
+        var (sender, target, idTarget) = await TwoPeersInSwarmAsync(server);
+        await using var senderLease = sender;
+        await using var targetLease = target;
 
         // A first relay makes them contacts; the target departs inside the second one. The departure's own peer-left
         // reaches the sender (a watcher already), and the relay must not add a second.
@@ -508,6 +490,22 @@ public sealed class SignalingEndToEndTests
         Assert.Equal(idTarget, (string)left["peer_id"]!);
         await sender.SendAsync(new { type = "ping" });
         Assert.Equal("pong", (string)(await sender.ReceiveAsync())!["type"]!);
+    }
+
+    /// <summary>A sender and a target, both welcomed and joined to swarm "s" (the relay-race tests' starting point).</summary>
+    private static async Task<(WsClient Sender, WsClient Target, string TargetId)> TwoPeersInSwarmAsync(TestServer server)
+    {
+        var sender = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        var target = await WsClient.ConnectAsync(server.WebSocketUri("/signaling"));
+        await sender.ExpectAsync("welcome");
+        var idTarget = (string)(await target.ExpectAsync("welcome"))["peer_id"]!;
+        foreach (var c in new[] { sender, target })
+        {
+            await c.SendAsync(new { type = "join", swarm = "s" });
+            await c.ExpectAsync("joined");
+        }
+
+        return (sender, target, idTarget);
     }
 
     [Fact]

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -61,25 +59,11 @@ internal sealed class SwarmHarness : IAsyncDisposable
             Assert.True(bundle.IsSuccessStatusCode, await bundle.Content.ReadAsStringAsync());
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/content?name=swarm.bin") { Content = new ByteArrayContent(content) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishToken);
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return new SwarmHarness(server, store, content, body.RootElement.GetProperty("id").GetString()!);
+        return new SwarmHarness(server, store, content, await server.PublishAsync(content, "swarm.bin"));
     }
 
     /// <summary>Publishes more content (its media type from the name's extension); returns its content id.</summary>
-    public async Task<string> PublishAsync(byte[] bytes, string name)
-    {
-        using var http = Server.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/content?name={Uri.EscapeDataString(name)}") { Content = new ByteArrayContent(bytes) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishToken);
-        using var response = await http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return body.RootElement.GetProperty("id").GetString()!;
-    }
+    public Task<string> PublishAsync(byte[] bytes, string name) => Server.PublishAsync(bytes, name);
 
     /// <summary>
     /// Opens a viewer and starts its fetch (not awaited: see <see cref="Viewer.ResultAsync"/>). With
